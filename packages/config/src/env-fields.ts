@@ -1,0 +1,68 @@
+import { z } from "zod";
+
+/** A whole number from the environment, within bounds. */
+export const envInt = (opts: { default: number; min?: number; max?: number }) =>
+  z.coerce
+    .number()
+    .int("must be a whole number")
+    .min(opts.min ?? 0)
+    .max(opts.max ?? Number.MAX_SAFE_INTEGER)
+    .default(opts.default);
+
+/** A duration in milliseconds: a whole number, or a number with a unit (`500ms`, `30s`, `15m`, `24h`, `7d`). */
+export const envDurationMs = (opts: { default: string; min?: number }) =>
+  z
+    .string()
+    .default(opts.default)
+    .transform((raw, ctx) => {
+      const match = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(raw.trim());
+      if (!match) {
+        ctx.addIssue({ code: "custom", message: "must be a duration such as 500ms, 30s, 15m, 24h or 7d" });
+        return z.NEVER;
+      }
+      const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? "ms"] ?? 1;
+      const ms = Number(match[1]) * unit;
+      if (ms < (opts.min ?? 0)) {
+        ctx.addIssue({ code: "custom", message: `must be at least ${opts.min}ms` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+export const envBoolean = (defaultValue: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", "yes", "no"], "must be true or false")
+    .default(defaultValue ? "true" : "false")
+    .transform((v) => v === "true" || v === "1" || v === "yes");
+
+export const envList = () =>
+  z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
+
+export const logLevelEnv = {
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+};
+
+export const redisEnv = {
+  /** Where the queues live. redis:// or rediss:// (TLS). Every app must point at the same Redis. */
+  REDIS_URL: z
+    .string()
+    .default("redis://127.0.0.1:6379")
+    .refine((v) => /^rediss?:\/\//.test(v), "must start with redis:// or rediss://"),
+  /**
+   * Prefix of every Redis key. Wrap it in braces (`{yuju}`) on Redis Cluster so that all of a
+   * queue's keys hash to one slot: BullMQ's Lua scripts touch several keys at once.
+   */
+  QUEUE_PREFIX: z
+    .string()
+    .default("yuju")
+    .refine((v) => !v.includes(":"), "must not contain ':' (BullMQ uses it as a separator)"),
+};

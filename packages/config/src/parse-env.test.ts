@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, envDurationMs, envInt, parseEnv, redisEnv } from "./index.ts";
+
+describe("parseEnv", () => {
+  const shape = { ...redisEnv, PORT: envInt({ default: 3000, min: 1, max: 65535 }), WINDOW: envDurationMs({ default: "24h" }) };
+
+  it("applies defaults and treats empty strings as unset", () => {
+    const env = parseEnv(shape, { PORT: "" });
+    expect(env).toEqual({ REDIS_URL: "redis://127.0.0.1:6379", QUEUE_PREFIX: "yuju", PORT: 3000, WINDOW: 86_400_000 });
+  });
+
+  it("parses durations with units", () => {
+    expect(parseEnv(shape, { WINDOW: "90s" }).WINDOW).toBe(90_000);
+    expect(parseEnv(shape, { WINDOW: "1500" }).WINDOW).toBe(1500);
+  });
+
+  it("names every bad variable and never echoes its value", () => {
+    let error: unknown;
+    try {
+      parseEnv(shape, { PORT: "eighty", REDIS_URL: "http://secret-host", WINDOW: "soon" });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toMatch(/PORT:/);
+    expect(message).toMatch(/REDIS_URL:/);
+    expect(message).toMatch(/WINDOW:/);
+    expect(message).not.toContain("secret-host");
+  });
+});

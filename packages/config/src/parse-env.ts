@@ -1,0 +1,50 @@
+import { z } from "zod";
+
+/** A configuration that cannot start the app. Its message names every offending variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Parses the environment once, at start. Empty strings count as unset, so `FOO=` in a compose
+ * file or `.env` falls back to the default instead of failing a numeric parse.
+ */
+export function parseEnv<Shape extends z.ZodRawShape>(
+  shape: Shape,
+  env: Record<string, string | undefined> = process.env,
+): z.infer<z.ZodObject<Shape>> {
+  const present: Record<string, string> = {};
+  for (const key of Object.keys(shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== "") present[key] = value;
+  }
+  const result = z.object(shape).safeParse(present);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => {
+      const variable = issue.path.map(String).join(".") || "(environment)";
+      // Never echo the received value: the variable may hold a secret.
+      return `${variable}: ${issue.message}`;
+    }),
+  );
+}
+
+/** For an app's entry point: a bad value stops the process with a message naming the variable. */
+export function loadEnvOrExit<Shape extends z.ZodRawShape>(
+  app: string,
+  shape: Shape,
+  env: Record<string, string | undefined> = process.env,
+): z.infer<z.ZodObject<Shape>> {
+  try {
+    return parseEnv(shape, env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${app}: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG: a supervisor should not restart-loop on it
+    }
+    throw error;
+  }
+}

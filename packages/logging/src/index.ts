@@ -1,0 +1,35 @@
+import { pino, type Logger, type LevelWithSilent } from "pino";
+
+export type { Logger };
+
+/**
+ * Paths censored in every log line. Callback bodies carry the tenant's API `token`, and request
+ * headers carry dashboard credentials: both must never reach a log, whichever object is logged.
+ */
+export const REDACTED_PATHS = [
+  "token",
+  "*.token",
+  "*.*.token",
+  "data.token",
+  "body.token",
+  "body.data.token",
+  "password",
+  "*.password",
+  "secret",
+  "*.secret",
+  "authorization",
+  "headers.authorization",
+  "req.headers.authorization",
+  "req.headers.cookie",
+];
+
+export function createLogger(app: string, level: LevelWithSilent = "info"): Logger {
+  return pino({
+    name: app,
+    level,
+    base: { app },
+    redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  });
+}

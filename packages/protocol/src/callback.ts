@@ -1,0 +1,73 @@
+import type { RelayEvent } from "./events.ts";
+import { MessageCallbackSchema } from "./message-callback.ts";
+import { normalizeMessage } from "./normalize-message.ts";
+import { RoomMemberCallbackSchema } from "./room-callback.ts";
+import { normalizeRoomMembers } from "./normalize-room.ts";
+import { describeIssues } from "./wire-values.ts";
+
+/**
+ * What a callback body is, told by its shape alone: the seed's leave page is published under
+ * `/room/joined`, so the path the platform calls cannot be trusted to say it.
+ */
+export type CallbackKind = "message" | "room_members" | "unclassified";
+
+const ROOM_MEMBER_KEYS = ["leftMember", "leftMembers", "joinedMember", "joinedMembers"];
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export function classifyCallback(body: unknown): CallbackKind {
+  if (!isObject(body)) return "unclassified";
+  if ("data" in body) return "message";
+  for (const key of ROOM_MEMBER_KEYS) if (key in body) return "room_members";
+  return "unclassified";
+}
+
+const isTokenKey = (key: string) => key === "token" || key.trim() === "token";
+
+/** The tenant's `token`: inside `data` for messages, at the top for room events. */
+export function callbackToken(body: unknown): string | null {
+  if (!isObject(body)) return null;
+  const holder = isObject(body.data) ? body.data : body;
+  const token = holder.token;
+  return typeof token === "string" ? token : null;
+}
+
+/**
+ * Removes every `token` from the body, in place, before it is stored anywhere: it is the tenant's
+ * API credential and must never reach Redis, logs or the dashboard.
+ */
+export function removeCallbackToken(body: unknown): void {
+  if (!isObject(body)) return;
+  for (const holder of isObject(body.data) ? [body, body.data] : [body]) {
+    for (const key of Object.keys(holder)) if (isTokenKey(key)) delete holder[key];
+  }
+}
+
+export type NormalizeOutcome = { ok: true; event: RelayEvent } | { ok: false; reason: string };
+
+/** Validates a stored callback and turns it into its typed event, or says in words why it cannot. */
+export function normalizeCallback(kind: CallbackKind, body: unknown): NormalizeOutcome {
+  switch (kind) {
+    case "message": {
+      const parsed = MessageCallbackSchema.safeParse(body);
+      return parsed.success
+        ? { ok: true, event: normalizeMessage(parsed.data.data) }
+        : { ok: false, reason: `invalid message callback: ${describeIssues(parsed.error)}` };
+    }
+    case "room_members": {
+      const parsed = RoomMemberCallbackSchema.safeParse(body);
+      return parsed.success
+        ? { ok: true, event: normalizeRoomMembers(parsed.data) }
+        : { ok: false, reason: `invalid room member callback: ${describeIssues(parsed.error)}` };
+    }
+    case "unclassified": {
+      const keys = isObject(body) ? Object.keys(body).slice(0, 20).join(", ") || "none" : Array.isArray(body) ? "an array" : typeof body;
+      return {
+        ok: false,
+        reason: `unknown callback kind: neither a message ({"data": {...}}) nor a room member change (leftMember(s)/joinedMember(s)); top-level keys: ${keys}`,
+      };
+    }
+  }
+}
