@@ -12,16 +12,13 @@ export class ConfigError extends Error {
  * Parses the environment once, at start. Empty strings count as unset, so `FOO=` in a compose
  * file or `.env` falls back to the default instead of failing a numeric parse.
  */
-export function parseEnv<Shape extends z.ZodRawShape>(
-  shape: Shape,
+export function parseEnv<Schema extends z.ZodType>(
+  schema: Schema,
   env: Record<string, string | undefined> = process.env,
-): z.infer<z.ZodObject<Shape>> {
+): z.infer<Schema> {
   const present: Record<string, string> = {};
-  for (const key of Object.keys(shape)) {
-    const value = env[key];
-    if (value !== undefined && value !== "") present[key] = value;
-  }
-  const result = z.object(shape).safeParse(present);
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== "") present[key] = value;
+  const result = schema.safeParse(present);
   if (result.success) return result.data;
   throw new ConfigError(
     result.error.issues.map((issue) => {
@@ -33,13 +30,13 @@ export function parseEnv<Shape extends z.ZodRawShape>(
 }
 
 /** For an app's entry point: a bad value stops the process with a message naming the variable. */
-export function loadEnvOrExit<Shape extends z.ZodRawShape>(
+export function loadEnvOrExit<Schema extends z.ZodType>(
   app: string,
-  shape: Shape,
+  schema: Schema,
   env: Record<string, string | undefined> = process.env,
-): z.infer<z.ZodObject<Shape>> {
+): z.infer<Schema> {
   try {
-    return parseEnv(shape, env);
+    return parseEnv(schema, env);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${app}: ${error.message}\n`);

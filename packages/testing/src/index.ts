@@ -4,3 +4,4 @@ export { loadFixtures, loadSeedExamples, type Fixture } from "./fixtures.ts";
 export { startReceiver, type Receiver, type ReceivedDelivery } from "./receiver.ts";
 export { eventually } from "./eventually.ts";
 export { uniquePrefix } from "./unique-prefix.ts";
+export { sendCallback, type CallbackAnswer } from "./send-callback.ts";

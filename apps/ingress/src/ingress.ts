@@ -1,0 +1,98 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "@yuju-relay/logging";
+import type { Redis } from "ioredis";
+import { createCallbackQueue, createProducerConnection } from "@yuju-relay/queue";
+import { createIngressApp } from "./app.ts";
+import type { IngressConfig } from "./config.ts";
+import { createIngest, tokenDigest } from "./ingest-callback.ts";
+import { createQueueEnqueuer } from "./queue-enqueuer.ts";
+
+function waitForReady(connection: Redis, timeoutMs: number): Promise<boolean> {
+  if (connection.status === "ready") return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      connection.off("ready", onReady);
+      resolve(false);
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    connection.once("ready", onReady);
+  });
+}
+
+export interface RunningIngress {
+  server: Server;
+  url: string;
+  /** Stops accepting, lets in-flight callbacks finish (up to SHUTDOWN_TIMEOUT), then closes Redis. */
+  close(): Promise<void>;
+}
+
+export async function startIngress(config: IngressConfig, logger: Logger): Promise<RunningIngress> {
+  const connection = createProducerConnection(config.REDIS_URL);
+  connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
+  const queue = createCallbackQueue(connection, config.QUEUE_PREFIX);
+  queue.on("error", (error) => logger.warn({ err: error.message }, "queue error"));
+  let draining = false;
+
+  if (!config.CALLBACK_TOKEN) {
+    logger.warn("CALLBACK_TOKEN is not set: every callback is accepted whatever its token (local trials only)");
+  }
+  const ingest = createIngest({
+    expectedTokenDigest: config.CALLBACK_TOKEN ? tokenDigest(config.CALLBACK_TOKEN) : null,
+    enqueue: createQueueEnqueuer(queue, connection, { attempts: config.JOB_ATTEMPTS, timeoutMs: config.ENQUEUE_TIMEOUT }),
+  });
+  const app = createIngressApp({
+    ingest,
+    bodyLimit: config.BODY_LIMIT,
+    logger,
+    isReady: async () => {
+      if (draining || connection.status !== "ready") return false;
+      try {
+        return (await connection.ping()) === "PONG";
+      } catch {
+        return false;
+      }
+    },
+  });
+
+  // Give Redis a moment before taking traffic; if it is not there, start anyway: callbacks get 503
+  // (and /readyz says so) until it is, and the platform retries them.
+  const redisReady = await waitForReady(connection, 5_000);
+  if (!redisReady) logger.error({ status: connection.status }, "redis not reachable yet: answering 503 until it is");
+
+  const server = app.listen(config.PORT, config.HOST);
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  logger.info({ port, host: config.HOST, prefix: config.QUEUE_PREFIX }, "ingress listening");
+
+  return {
+    server,
+    url,
+    async close() {
+      draining = true;
+      // New connections are refused; requests already in flight finish and get their answer,
+      // which is only 200 once their job is in Redis. Idle keep-alive sockets are closed now.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), config.SHUTDOWN_TIMEOUT);
+      });
+      if ((await Promise.race([closed, timedOut])) === "timeout") {
+        logger.warn("in-flight requests did not finish in SHUTDOWN_TIMEOUT: closing their connections");
+        server.closeAllConnections();
+      }
+      clearTimeout(timer);
+      await queue.close().catch(() => {});
+      await connection.quit().catch(() => connection.disconnect());
+      logger.info("ingress stopped");
+    },
+  };
+}

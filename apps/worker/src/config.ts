@@ -1,0 +1,51 @@
+import { envDurationMs, envInt, logLevelEnv, redisEnv } from "@yuju-relay/config";
+import { z } from "zod";
+
+const workerFields = {
+  ...redisEnv,
+  ...logLevelEnv,
+  /**
+   * Where every event is delivered, signed (Standard Webhooks). Unset: the worker logs each event
+   * instead, which is for trying things out.
+   */
+  FORWARD_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+  /** The signing secret, `whsec_` + base64 (Standard Webhooks). Required with FORWARD_URL. */
+  FORWARD_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, "must be whsec_ followed by a base64 secret of 12 bytes or more")
+    .optional(),
+  /** How long one delivery may take. Kept well under BullMQ's 30 s lock so a slow downstream never double-runs a job. */
+  FORWARD_TIMEOUT: envDurationMs({ default: "10s", min: 100 }),
+  /** Jobs processed at once by this process. Deliveries wait on the network, so more than the core count pays. */
+  WORKER_CONCURRENCY: envInt({ default: 16, min: 1, max: 1_000 }),
+  /**
+   * How long a delivered event's id is remembered, so that the platform's redelivery of it is
+   * dropped. Longer than the platform's retry horizon (minutes) with a wide margin.
+   */
+  DEDUP_WINDOW: envDurationMs({ default: "24h", min: 1_000 }),
+  /** First retry delay; it doubles each attempt (with jitter), up to RETRY_MAX_DELAY. */
+  RETRY_BASE_DELAY: envDurationMs({ default: "1s", min: 10 }),
+  /** Longest wait between two attempts, also the cap on a downstream's Retry-After. */
+  RETRY_MAX_DELAY: envDurationMs({ default: "10m", min: 10 }),
+  /** Completed jobs kept for inspection: at most this old (seconds) ... */
+  KEEP_COMPLETED_AGE: envDurationMs({ default: "24h" }),
+  /** ... and at most this many. */
+  KEEP_COMPLETED_COUNT: envInt({ default: 10_000 }),
+  /** Failed jobs are the ones to replay: kept far longer than completed ones. */
+  KEEP_FAILED_AGE: envDurationMs({ default: "14d" }),
+  KEEP_FAILED_COUNT: envInt({ default: 50_000 }),
+  /**
+   * On SIGTERM: how long active jobs may take to finish. After it the worker exits anyway and its
+   * unfinished jobs return to the queue when their lock expires. Keep it under the container's
+   * stop grace period.
+   */
+  WORKER_CLOSE_TIMEOUT: envDurationMs({ default: "25s" }),
+};
+
+export const workerEnv = z.object(workerFields).superRefine((env, ctx) => {
+  if (env.FORWARD_URL && !env.FORWARD_SECRET) {
+    ctx.addIssue({ code: "custom", path: ["FORWARD_SECRET"], message: "is required when FORWARD_URL is set" });
+  }
+});
+
+export type WorkerConfig = z.infer<typeof workerEnv>;

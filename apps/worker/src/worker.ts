@@ -1,0 +1,79 @@
+import type { Logger } from "@yuju-relay/logging";
+import { CALLBACK_QUEUE, createWorkerConnection, EventClaims, RELAY_BACKOFF, type CallbackJobData } from "@yuju-relay/queue";
+import { Worker } from "bullmq";
+import type { WorkerConfig } from "./config.ts";
+import { createEventHandlers, type EventHandlers, type EventSink } from "./event-handlers.ts";
+import { createCallbackProcessor, type CallbackJobResult } from "./process-callback.ts";
+import { relayBackoff } from "./retry-backoff.ts";
+import { createSignedDelivery } from "./signed-delivery.ts";
+
+export interface RunningWorker {
+  worker: Worker<CallbackJobData, CallbackJobResult>;
+  close(): Promise<void>;
+}
+
+function defaultSink(config: WorkerConfig): EventSink {
+  if (!config.FORWARD_URL || !config.FORWARD_SECRET) {
+    return async (event, { logger }) => {
+      logger.info({ event }, "event (FORWARD_URL unset: logged, not delivered)");
+      return { logged: true };
+    };
+  }
+  const deliver = createSignedDelivery({ url: config.FORWARD_URL, secret: config.FORWARD_SECRET, timeoutMs: config.FORWARD_TIMEOUT });
+  return async (event, { receivedAt, logger }) => {
+    const delivered = await deliver(event, receivedAt);
+    logger.info(delivered, "event delivered");
+    return { delivered };
+  };
+}
+
+export async function startWorker(
+  config: WorkerConfig,
+  logger: Logger,
+  handlers: EventHandlers = createEventHandlers(defaultSink(config)),
+): Promise<RunningWorker> {
+  const connection = createWorkerConnection(config.REDIS_URL);
+  connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
+  const claims = new EventClaims(connection, config.QUEUE_PREFIX, config.DEDUP_WINDOW);
+  const worker = new Worker<CallbackJobData, CallbackJobResult>(
+    CALLBACK_QUEUE,
+    createCallbackProcessor({ handlers, claims, logger }),
+    {
+      connection,
+      prefix: config.QUEUE_PREFIX,
+      concurrency: config.WORKER_CONCURRENCY,
+      removeOnComplete: { age: Math.ceil(config.KEEP_COMPLETED_AGE / 1000), count: config.KEEP_COMPLETED_COUNT },
+      removeOnFail: { age: Math.ceil(config.KEEP_FAILED_AGE / 1000), count: config.KEEP_FAILED_COUNT },
+      settings: { backoffStrategy: relayBackoff({ baseMs: config.RETRY_BASE_DELAY, maxMs: config.RETRY_MAX_DELAY }) },
+    },
+  );
+  worker.on("failed", (job, error) => {
+    if (!job) return;
+    const final = job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === "UnrecoverableError";
+    logger[final ? "error" : "warn"]({ jobId: job.id, kind: job.name, attempt: job.attemptsMade, err: error.message }, final ? "job failed (kept for replay)" : "job failed, will retry");
+  });
+  worker.on("error", (error) => logger.warn({ err: error.message }, "worker error"));
+  await worker.waitUntilReady();
+  logger.info({ concurrency: config.WORKER_CONCURRENCY, prefix: config.QUEUE_PREFIX, forwardTo: config.FORWARD_URL ? new URL(config.FORWARD_URL).origin : null, backoff: RELAY_BACKOFF }, "worker started");
+
+  return {
+    worker,
+    async close() {
+      // worker.close() waits for active jobs without a limit, and may never return while Redis is
+      // unreachable: bound it, then force. Jobs cut short keep their lock until it expires and are
+      // then picked up again by another worker (at-least-once; handlers are idempotent).
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), config.WORKER_CLOSE_TIMEOUT);
+      });
+      const outcome = await Promise.race([worker.close().then(() => "closed" as const), timedOut]);
+      clearTimeout(timer);
+      if (outcome === "timeout") {
+        logger.warn("active jobs did not finish within WORKER_CLOSE_TIMEOUT: leaving them to be picked up again");
+        await Promise.race([worker.close(true), new Promise((r) => setTimeout(r, 2_000))]);
+      }
+      await connection.quit().catch(() => connection.disconnect());
+      logger.info("worker stopped");
+    },
+  };
+}

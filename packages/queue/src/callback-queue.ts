@@ -1,0 +1,38 @@
+import type { CallbackKind } from "@yuju-relay/protocol";
+import { Queue, type JobsOptions } from "bullmq";
+import type { Redis } from "ioredis";
+
+/** Every callback, of whatever kind, goes through this one queue; the job name is its kind. */
+export const CALLBACK_QUEUE = "callbacks";
+
+/** The name of the worker's backoff strategy (exponential with jitter, or the downstream's Retry-After). */
+export const RELAY_BACKOFF = "relay";
+
+/** What the ingress stores for a callback. The tenant's token has been removed from `body`. */
+export interface CallbackJobData {
+  kind: CallbackKind;
+  /** The path and method the platform called, for the record: the kind comes from the body. */
+  route: string;
+  method: string;
+  receivedAt: string;
+  body: unknown;
+}
+
+/**
+ * The job catalog: what each kind of callback job is and how it is retried. Invalid bodies fail
+ * at once in the worker (UnrecoverableError) whatever `attempts` says, so retries only ever
+ * apply to delivery.
+ */
+export const CALLBACK_JOBS: Record<CallbackKind, { description: string; retried: boolean }> = {
+  message: { description: "message callback (/notice)", retried: true },
+  room_members: { description: "group member left or joined", retried: true },
+  unclassified: { description: "a body of no known kind: fails visibly, kept for replay", retried: false },
+};
+
+export function callbackJobOptions(kind: CallbackKind, attempts: number): JobsOptions {
+  return CALLBACK_JOBS[kind].retried ? { attempts, backoff: { type: RELAY_BACKOFF } } : { attempts: 1 };
+}
+
+export function createCallbackQueue(connection: Redis, prefix: string): Queue<CallbackJobData> {
+  return new Queue<CallbackJobData>(CALLBACK_QUEUE, { connection, prefix });
+}
