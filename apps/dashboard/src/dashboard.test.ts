@@ -1,0 +1,40 @@
+import { ConfigError, parseEnv } from "@yuju-relay/config";
+import { createLogger } from "@yuju-relay/logging";
+import { uniquePrefix } from "@yuju-relay/testing";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { dashboardEnv } from "./config.ts";
+import { startDashboard, type RunningDashboard } from "./dashboard.ts";
+
+const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` });
+
+describe("dashboard", () => {
+  let dashboard: RunningDashboard;
+  beforeAll(async () => {
+    const config = parseEnv(dashboardEnv, { REDIS_URL: inject("redisUrl"), QUEUE_PREFIX: uniquePrefix("dash"), DASHBOARD_PORT: "0", HOST: "127.0.0.1", DASHBOARD_PASSWORD: "correct-horse" });
+    dashboard = await startDashboard(config, createLogger("dashboard", "silent"));
+  });
+  afterAll(() => dashboard.close());
+
+  it("answers 401 with a Basic challenge without credentials or with wrong ones", async () => {
+    const bare = await fetch(`${dashboard.url}/`);
+    expect(bare.status).toBe(401);
+    expect(bare.headers.get("www-authenticate")).toMatch(/^Basic /);
+    expect((await fetch(`${dashboard.url}/`, { headers: basic("admin", "wrong-password") })).status).toBe(401);
+    expect((await fetch(`${dashboard.url}/api/queues`, { headers: basic("someone", "correct-horse") })).status).toBe(401);
+  });
+
+  it("serves Bull Board with the callbacks queue to the right credentials", async () => {
+    const page = await fetch(`${dashboard.url}/`, { headers: basic("admin", "correct-horse") });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("<title>Yuju Relay</title>");
+    const api = await fetch(`${dashboard.url}/api/queues`, { headers: basic("admin", "correct-horse") });
+    expect(api.status).toBe(200);
+    const { queues } = (await api.json()) as { queues: Array<{ name: string }> };
+    expect(queues.map((q) => q.name)).toEqual(["callbacks"]);
+  });
+
+  it("refuses to start without a password, naming the variable", () => {
+    expect(() => parseEnv(dashboardEnv, { REDIS_URL: "redis://x:1" })).toThrow(ConfigError);
+    expect(() => parseEnv(dashboardEnv, { REDIS_URL: "redis://x:1" })).toThrow(/DASHBOARD_PASSWORD: is required/);
+  });
+});

@@ -1,0 +1,62 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createBullBoard } from "@bull-board/api";
+import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
+import { KoaAdapter } from "@bull-board/koa";
+import type { Logger } from "@yuju-relay/logging";
+import { createCallbackQueue } from "@yuju-relay/queue";
+import { Redis } from "ioredis";
+import Koa from "koa";
+import { basicAuthGuard } from "./basic-auth-guard.ts";
+import type { DashboardConfig } from "./config.ts";
+
+export interface RunningDashboard {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startDashboard(config: DashboardConfig, logger: Logger): Promise<RunningDashboard> {
+  // A page request should fail, not hang, while Redis is away.
+  const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
+  const queues = [createCallbackQueue(connection, config.QUEUE_PREFIX)];
+
+  const board = new KoaAdapter();
+  board.setBasePath("/");
+  createBullBoard({
+    queues: queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode: config.DASHBOARD_READ_ONLY })),
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: "Yuju Relay" } },
+  });
+
+  const app = new Koa();
+  // Unauthenticated, for container health checks; says nothing about the queues.
+  app.use(async (ctx, next) => {
+    if (ctx.path !== "/healthz") return next();
+    ctx.body = { status: "ok" };
+  });
+  app.use(basicAuthGuard({ user: config.DASHBOARD_USER, password: config.DASHBOARD_PASSWORD }));
+  app.use(board.registerPlugin());
+
+  const server = app.listen(config.DASHBOARD_PORT, config.HOST);
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  logger.info({ port, user: config.DASHBOARD_USER, readOnly: config.DASHBOARD_READ_ONLY }, "dashboard listening");
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await Promise.all(queues.map((q) => q.close()));
+      await connection.quit().catch(() => connection.disconnect());
+      logger.info("dashboard stopped");
+    },
+  };
+}
