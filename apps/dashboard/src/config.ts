@@ -13,7 +13,9 @@ export const dashboardEnv = z.object({
    * HTTP Basic password. Required: the dashboard can retry and delete jobs and shows message
    * contents, so it never runs open. (`pnpm start` generates one when unset and prints it once.)
    */
-  DASHBOARD_PASSWORD: z.string("is required (the dashboard never runs without a password)").min(8, "must be at least 8 characters"),
+  DASHBOARD_PASSWORD: z
+    .string("is required (the dashboard never runs without a password)")
+    .min(8, "must be at least 8 characters"),
   /** true: look only; retry, clean and delete answer 405. */
   DASHBOARD_READ_ONLY: envBoolean(false),
 });

@@ -5,12 +5,20 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { dashboardEnv } from "./config.ts";
 import { startDashboard, type RunningDashboard } from "./dashboard.ts";
 
-const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` });
+const basic = (user: string, password: string) => ({
+  authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`,
+});
 
 describe("dashboard", () => {
   let dashboard: RunningDashboard;
   beforeAll(async () => {
-    const config = parseEnv(dashboardEnv, { REDIS_URL: inject("redisUrl"), QUEUE_PREFIX: uniquePrefix("dash"), DASHBOARD_PORT: "0", HOST: "127.0.0.1", DASHBOARD_PASSWORD: "correct-horse" });
+    const config = parseEnv(dashboardEnv, {
+      REDIS_URL: inject("redisUrl"),
+      QUEUE_PREFIX: uniquePrefix("dash"),
+      DASHBOARD_PORT: "0",
+      HOST: "127.0.0.1",
+      DASHBOARD_PASSWORD: "correct-horse",
+    });
     dashboard = await startDashboard(config, createLogger("dashboard", "silent"));
   });
   afterAll(() => dashboard.close());
@@ -20,7 +28,9 @@ describe("dashboard", () => {
     expect(bare.status).toBe(401);
     expect(bare.headers.get("www-authenticate")).toMatch(/^Basic /);
     expect((await fetch(`${dashboard.url}/`, { headers: basic("admin", "wrong-password") })).status).toBe(401);
-    expect((await fetch(`${dashboard.url}/api/queues`, { headers: basic("someone", "correct-horse") })).status).toBe(401);
+    expect((await fetch(`${dashboard.url}/api/queues`, { headers: basic("someone", "correct-horse") })).status).toBe(
+      401,
+    );
   });
 
   it("serves Bull Board with the callbacks queue to the right credentials", async () => {

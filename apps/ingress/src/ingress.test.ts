@@ -21,7 +21,14 @@ describe("ingress (real Redis, real HTTP)", () => {
   let redis: Redis;
 
   beforeAll(async () => {
-    const config = parseEnv(ingressEnv, { REDIS_URL: inject("redisUrl"), QUEUE_PREFIX: prefix, PORT: "0", HOST: "127.0.0.1", CALLBACK_TOKEN: TOKEN, BODY_LIMIT: "2048" });
+    const config = parseEnv(ingressEnv, {
+      REDIS_URL: inject("redisUrl"),
+      QUEUE_PREFIX: prefix,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      CALLBACK_TOKEN: TOKEN,
+      BODY_LIMIT: "2048",
+    });
     ingress = await startIngress(config, createLogger("ingress", "silent"));
     redis = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
     queue = new Queue(CALLBACK_QUEUE, { connection: redis, prefix });
@@ -53,7 +60,9 @@ describe("ingress (real Redis, real HTTP)", () => {
   it("refuses a wrong or missing token with 401 and queues nothing", async () => {
     const before = await queue.count();
     expect((await post(`${ingress.url}/notice`, messageBody("m-wrong", "not-the-token"))).status).toBe(401);
-    expect((await post(`${ingress.url}/room/left`, JSON.stringify({ imRoomId: "r", leftMember: [] }))).status).toBe(401);
+    expect((await post(`${ingress.url}/room/left`, JSON.stringify({ imRoomId: "r", leftMember: [] }))).status).toBe(
+      401,
+    );
     expect(await queue.count()).toBe(before);
   });
 
@@ -97,7 +106,12 @@ describe("ingress when Redis goes away", () => {
 
   beforeAll(async () => {
     own = await startOwnRedis();
-    const config = parseEnv(ingressEnv, { REDIS_URL: own.url, QUEUE_PREFIX: uniquePrefix("outage"), PORT: "0", HOST: "127.0.0.1" });
+    const config = parseEnv(ingressEnv, {
+      REDIS_URL: own.url,
+      QUEUE_PREFIX: uniquePrefix("outage"),
+      PORT: "0",
+      HOST: "127.0.0.1",
+    });
     ingress = await startIngress(config, createLogger("ingress", "silent"));
   });
   afterAll(async () => {

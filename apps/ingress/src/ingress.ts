@@ -42,7 +42,10 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
   }
   const ingest = createIngest({
     expectedTokenDigest: config.CALLBACK_TOKEN ? tokenDigest(config.CALLBACK_TOKEN) : null,
-    enqueue: createQueueEnqueuer(queue, connection, { attempts: config.JOB_ATTEMPTS, timeoutMs: config.ENQUEUE_TIMEOUT }),
+    enqueue: createQueueEnqueuer(queue, connection, {
+      attempts: config.JOB_ATTEMPTS,
+      timeoutMs: config.ENQUEUE_TIMEOUT,
+    }),
   });
   const app = createIngressApp({
     ingest,

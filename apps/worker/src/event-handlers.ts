@@ -15,7 +15,10 @@ export interface HandlerContext {
  * UnrecoverableError fails it at once); it must be idempotent, as delivery is at-least-once.
  * What a handler returns is kept as the job's result, visible in the dashboard.
  */
-export type EventHandler<T extends RelayEventType> = (event: RelayEventOf<T>, context: HandlerContext) => Promise<unknown>;
+export type EventHandler<T extends RelayEventType> = (
+  event: RelayEventOf<T>,
+  context: HandlerContext,
+) => Promise<unknown>;
 export type EventHandlers = { [T in RelayEventType]: EventHandler<T> };
 
 /** Something every event can go to: the signed forwarder, or the log. */

@@ -1,5 +1,5 @@
 import { parseEnv } from "@yuju-relay/config";
-import { ingressEnv, startIngress, type RunningIngress } from "@yuju-relay/ingress";
+import { ingressEnv, startIngress } from "@yuju-relay/ingress";
 import { createLogger } from "@yuju-relay/logging";
 import { CALLBACK_QUEUE, type CallbackJobData } from "@yuju-relay/queue";
 import {
@@ -16,7 +16,7 @@ import { Redis } from "ioredis";
 import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { workerEnv } from "./config.ts";
-import { startWorker, type RunningWorker } from "./worker.ts";
+import { startWorker } from "./worker.ts";
 
 const TOKEN = "3f9c2a7e51d84b0c9e6a1f2d7b4c8e05";
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -27,7 +27,14 @@ async function startPipeline(receiver: Receiver, extraWorkerEnv: Record<string, 
   const prefix = uniquePrefix("pipeline");
   const redisUrl = inject("redisUrl");
   const ingress = await startIngress(
-    parseEnv(ingressEnv, { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, PORT: "0", HOST: "127.0.0.1", CALLBACK_TOKEN: TOKEN, JOB_ATTEMPTS: "4" }),
+    parseEnv(ingressEnv, {
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: prefix,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      CALLBACK_TOKEN: TOKEN,
+      JOB_ATTEMPTS: "4",
+    }),
     silent,
   );
   const worker = await startWorker(
@@ -60,7 +67,11 @@ async function startPipeline(receiver: Receiver, extraWorkerEnv: Record<string, 
 function verified(receiver: Receiver) {
   const webhook = new Webhook(SECRET);
   return receiver.deliveries.map((d) => {
-    const headers = { "webhook-id": String(d.headers["webhook-id"]), "webhook-timestamp": String(d.headers["webhook-timestamp"]), "webhook-signature": String(d.headers["webhook-signature"]) };
+    const headers = {
+      "webhook-id": String(d.headers["webhook-id"]),
+      "webhook-timestamp": String(d.headers["webhook-timestamp"]),
+      "webhook-signature": String(d.headers["webhook-signature"]),
+    };
     // Throws unless the signature is right for this exact body.
     webhook.verify(d.raw, headers);
     return { id: headers["webhook-id"], ...d.body, status: d.status };
@@ -92,9 +103,19 @@ describe("pipeline: every shared fixture and the seeds, end to end", () => {
       const data = fixture.body.data as Record<string, unknown> | undefined;
       const event = data
         ? events.find((e) => e.id === `msg_${String(data.messageId)}`)
-        : events.find((e) => e.type !== "message.received" && (e.data.members as Array<{ id: string }>)[0]?.id === (((fixture.body.leftMember ?? fixture.body.joinedMember) as Array<{ imContactId: string }>)[0]?.imContactId));
+        : events.find(
+            (e) =>
+              e.type !== "message.received" &&
+              (e.data.members as Array<{ id: string }>)[0]?.id ===
+                ((fixture.body.leftMember ?? fixture.body.joinedMember) as Array<{ imContactId: string }>)[0]
+                  ?.imContactId,
+          );
       expect(event, fixture.name).toBeDefined();
-      const expectedType = data ? "message.received" : fixture.name.startsWith("leave") ? "room.members_left" : "room.members_joined";
+      const expectedType = data
+        ? "message.received"
+        : fixture.name.startsWith("leave")
+          ? "room.members_left"
+          : "room.members_joined";
       expect(event?.type, fixture.name).toBe(expectedType);
     }
     expect(receiver.deliveries.some((d) => d.raw.includes(TOKEN))).toBe(false);
@@ -104,12 +125,22 @@ describe("pipeline: every shared fixture and the seeds, end to end", () => {
     const before = receiver.deliveries.length;
     for (const seed of loadSeedExamples()) {
       // The seeds carry the placeholder "string" as token; this ingress expects the real one.
-      const answer = await sendCallback(`${pipeline.ingress.url}${seed.path}`, seed.raw.replaceAll('"token": "string"', `"token": "${TOKEN}"`), seed.method);
+      const answer = await sendCallback(
+        `${pipeline.ingress.url}${seed.path}`,
+        seed.raw.replaceAll('"token": "string"', `"token": "${TOKEN}"`),
+        seed.method,
+      );
       expect(answer.status, seed.name).toBe(200);
     }
     await eventually(() => expect(receiver.deliveries.length).toBe(before + 2));
-    const [message, leave] = verified(receiver).slice(before).sort((a, b) => a.type.localeCompare(b.type));
-    expect(message).toMatchObject({ id: "msg_string", type: "message.received", data: { kind: "unknown", room: { wecomChatId: "string" } } });
+    const [message, leave] = verified(receiver)
+      .slice(before)
+      .sort((a, b) => a.type.localeCompare(b.type));
+    expect(message).toMatchObject({
+      id: "msg_string",
+      type: "message.received",
+      data: { kind: "unknown", room: { wecomChatId: "string" } },
+    });
     expect(leave).toMatchObject({ type: "room.members_left", data: { members: [{ id: "string" }] } });
   });
 });
@@ -128,10 +159,12 @@ describe("pipeline: retries, failures and duplicates", () => {
     await pipeline.close();
     await receiver.close();
   });
-  const message = (messageId: string) => JSON.stringify({ data: { messageId, type: 7, payload: { text: "你好" }, token: TOKEN } });
+  const message = (messageId: string) =>
+    JSON.stringify({ data: { messageId, type: 7, payload: { text: "你好" }, token: TOKEN } });
 
   it("delivers a redelivered messageId once", async () => {
-    for (let i = 0; i < 3; i++) expect((await sendCallback(`${pipeline.ingress.url}/notice`, message("dup-1"))).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await sendCallback(`${pipeline.ingress.url}/notice`, message("dup-1"))).status).toBe(200);
     const jobs = await eventually(async () => {
       const completed = await pipeline.queue.getCompleted();
       const mine = completed.filter((j) => JSON.stringify(j.data).includes("dup-1"));
@@ -139,7 +172,11 @@ describe("pipeline: retries, failures and duplicates", () => {
       return mine;
     });
     expect(receiver.deliveries.filter((d) => d.headers["webhook-id"] === "msg_dup-1")).toHaveLength(1);
-    expect(jobs.map((j) => (j.returnvalue as { outcome: string }).outcome).sort()).toEqual(["duplicate", "duplicate", "handled"]);
+    expect(jobs.map((j) => (j.returnvalue as { outcome: string }).outcome).sort()).toEqual([
+      "duplicate",
+      "duplicate",
+      "handled",
+    ]);
   });
 
   it("retries a downstream that fails twice, then delivers once, with the same webhook-id", async () => {

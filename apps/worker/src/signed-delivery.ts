@@ -43,7 +43,8 @@ export function createSignedDelivery({ url, secret, timeoutMs }: DeliveryTarget)
         body: payload,
       });
     } catch (error) {
-      const cause = (error as Error).name === "TimeoutError" ? `no answer within ${timeoutMs}ms` : describeFetchError(error);
+      const cause =
+        (error as Error).name === "TimeoutError" ? `no answer within ${timeoutMs}ms` : describeFetchError(error);
       throw new RetryableDeliveryError(`delivery to ${safeUrl(url)} failed: ${cause}`);
     }
     // The body is not needed, but reading it frees the socket for reuse.

@@ -1,5 +1,11 @@
 import type { Logger } from "@yuju-relay/logging";
-import { CALLBACK_QUEUE, createWorkerConnection, EventClaims, RELAY_BACKOFF, type CallbackJobData } from "@yuju-relay/queue";
+import {
+  CALLBACK_QUEUE,
+  createWorkerConnection,
+  EventClaims,
+  RELAY_BACKOFF,
+  type CallbackJobData,
+} from "@yuju-relay/queue";
 import { Worker } from "bullmq";
 import type { WorkerConfig } from "./config.ts";
 import { createEventHandlers, type EventHandlers, type EventSink } from "./event-handlers.ts";
@@ -19,7 +25,11 @@ function defaultSink(config: WorkerConfig): EventSink {
       return { logged: true };
     };
   }
-  const deliver = createSignedDelivery({ url: config.FORWARD_URL, secret: config.FORWARD_SECRET, timeoutMs: config.FORWARD_TIMEOUT });
+  const deliver = createSignedDelivery({
+    url: config.FORWARD_URL,
+    secret: config.FORWARD_SECRET,
+    timeoutMs: config.FORWARD_TIMEOUT,
+  });
   return async (event, { receivedAt, logger }) => {
     const delivered = await deliver(event, receivedAt);
     logger.info(delivered, "event delivered");
@@ -50,11 +60,22 @@ export async function startWorker(
   worker.on("failed", (job, error) => {
     if (!job) return;
     const final = job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === "UnrecoverableError";
-    logger[final ? "error" : "warn"]({ jobId: job.id, kind: job.name, attempt: job.attemptsMade, err: error.message }, final ? "job failed (kept for replay)" : "job failed, will retry");
+    logger[final ? "error" : "warn"](
+      { jobId: job.id, kind: job.name, attempt: job.attemptsMade, err: error.message },
+      final ? "job failed (kept for replay)" : "job failed, will retry",
+    );
   });
   worker.on("error", (error) => logger.warn({ err: error.message }, "worker error"));
   await worker.waitUntilReady();
-  logger.info({ concurrency: config.WORKER_CONCURRENCY, prefix: config.QUEUE_PREFIX, forwardTo: config.FORWARD_URL ? new URL(config.FORWARD_URL).origin : null, backoff: RELAY_BACKOFF }, "worker started");
+  logger.info(
+    {
+      concurrency: config.WORKER_CONCURRENCY,
+      prefix: config.QUEUE_PREFIX,
+      forwardTo: config.FORWARD_URL ? new URL(config.FORWARD_URL).origin : null,
+      backoff: RELAY_BACKOFF,
+    },
+    "worker started",
+  );
 
   return {
     worker,

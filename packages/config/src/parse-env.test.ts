@@ -3,7 +3,11 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, envDurationMs, envInt, parseEnv, redisEnv } from "./index.ts";
 
 describe("parseEnv", () => {
-  const shape = z.object({ ...redisEnv, PORT: envInt({ default: 3000, min: 1, max: 65535 }), WINDOW: envDurationMs({ default: "24h" }) });
+  const shape = z.object({
+    ...redisEnv,
+    PORT: envInt({ default: 3000, min: 1, max: 65535 }),
+    WINDOW: envDurationMs({ default: "24h" }),
+  });
 
   it("applies defaults and treats empty strings as unset", () => {
     const env = parseEnv(shape, { PORT: "" });

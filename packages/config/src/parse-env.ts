@@ -1,4 +1,4 @@
-import { z } from "zod";
+import type { z } from "zod";
 
 /** A configuration that cannot start the app. Its message names every offending variable. */
 export class ConfigError extends Error {

@@ -25,7 +25,6 @@ export const REDACTED_PATHS = [
 
 export function createLogger(app: string, level: LevelWithSilent = "info"): Logger {
   return pino({
-    name: app,
     level,
     base: { app },
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { callbackToken, classifyCallback, normalizeCallback, removeCallbackToken, type RelayEvent } from "./index.ts";
 
-const message = (data: Record<string, unknown>) => ({ data: { messageId: "m1", type: 7, payload: { text: "hi" }, ...data } });
+const message = (data: Record<string, unknown>) => ({
+  data: { messageId: "m1", type: 7, payload: { text: "hi" }, ...data },
+});
 const room = (extra: Record<string, unknown>) => ({ imRoomId: "r1", timestamp: "1742261285000", ...extra });
 const member = (id: string) => ({ imContactId: id, nickName: `n${id}` });
 
@@ -48,15 +50,27 @@ describe("message tolerance", () => {
   });
 
   it("keeps unknown type, source and contactType values, and extra payload keys", () => {
-    const event = ok(message({ type: 424242, source: 99, contactType: 17, payload: { novel: { a: 1 } }, brandNewField: true }));
+    const event = ok(
+      message({ type: 424242, source: 99, contactType: 17, payload: { novel: { a: 1 } }, brandNewField: true }),
+    );
     if (event.type !== "message.received") throw new Error("kind");
-    expect(event.data).toMatchObject({ kind: "unknown", messageType: 424242, source: 99, text: null, payload: { novel: { a: 1 } } });
+    expect(event.data).toMatchObject({
+      kind: "unknown",
+      messageType: 424242,
+      source: 99,
+      text: null,
+      payload: { novel: { a: 1 } },
+    });
     expect(event.data.contact.type).toBe(17);
   });
 
   it("accepts numeric ids and numeric-string types", () => {
-    const event = ok(message({ messageId: 12345, type: "7", roomId: 10696052718820451 }));
-    expect(event.type === "message.received" && [event.data.messageId, event.data.kind, event.data.isGroup]).toEqual(["12345", "text", true]);
+    const event = ok(message({ messageId: 12345, type: "7", roomId: 1069605271882 }));
+    expect(event.type === "message.received" && [event.data.messageId, event.data.kind, event.data.isGroup]).toEqual([
+      "12345",
+      "text",
+      true,
+    ]);
   });
 
   it("prefers the clean roomWecomChatId key over the tab-suffixed one", () => {

@@ -63,7 +63,11 @@ export function normalizeCallback(kind: CallbackKind, body: unknown): NormalizeO
         : { ok: false, reason: `invalid room member callback: ${describeIssues(parsed.error)}` };
     }
     case "unclassified": {
-      const keys = isObject(body) ? Object.keys(body).slice(0, 20).join(", ") || "none" : Array.isArray(body) ? "an array" : typeof body;
+      const keys = isObject(body)
+        ? Object.keys(body).slice(0, 20).join(", ") || "none"
+        : Array.isArray(body)
+          ? "an array"
+          : typeof body;
       return {
         ok: false,
         reason: `unknown callback kind: neither a message ({"data": {...}}) nor a room member change (leftMember(s)/joinedMember(s)); top-level keys: ${keys}`,

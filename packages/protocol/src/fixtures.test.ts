@@ -56,10 +56,12 @@ describe("fixture specifics", () => {
 
   it("names kinds by the platform's numbering, unknown for type 0", () => {
     const kinds = Object.fromEntries(
-      [...byName.keys()].filter((n) => n.startsWith("msg_")).map((n) => {
-        const e = event(n);
-        return [n, e.type === "message.received" ? e.data.kind : null];
-      }),
+      [...byName.keys()]
+        .filter((n) => n.startsWith("msg_"))
+        .map((n) => {
+          const e = event(n);
+          return [n, e.type === "message.received" ? e.data.kind : null];
+        }),
     );
     expect(kinds).toMatchObject({
       msg_07_image_private: "image",
@@ -108,7 +110,12 @@ describe("fixture specifics", () => {
     ]);
     expect(many.data.members[2]?.alias).toBe("孙经理(销售)");
     expect(many.data.room).toMatchObject({ id: "10696052718820451", chatId: "65f1d0b7e4b0d7a3c1f2aa01" });
-    expect(many.data.bot).toEqual({ id: null, wxid: "1688857012345678", weixin: "LiuXiaoyu", name: "刘小雨｜语聚客服" });
+    expect(many.data.bot).toEqual({
+      id: null,
+      wxid: "1688857012345678",
+      weixin: "LiuXiaoyu",
+      name: "刘小雨｜语聚客服",
+    });
     expect(self.data.members.some((m) => m.isSelf)).toBe(true);
   });
 });

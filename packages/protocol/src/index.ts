@@ -1,7 +1,12 @@
 export * from "./callback.ts";
 export * from "./events.ts";
 export { MESSAGE_KINDS, messageKindOf, type MessageKind } from "./message-kinds.ts";
-export { MessageCallbackSchema, MessageDataSchema, type MessageCallback, type MessageData } from "./message-callback.ts";
+export {
+  MessageCallbackSchema,
+  MessageDataSchema,
+  type MessageCallback,
+  type MessageData,
+} from "./message-callback.ts";
 export { RoomMemberCallbackSchema, type RoomMemberCallback } from "./room-callback.ts";
 export { normalizeMessage } from "./normalize-message.ts";
 export { normalizeRoomMembers } from "./normalize-room.ts";

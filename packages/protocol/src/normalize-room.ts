@@ -57,7 +57,5 @@ export function normalizeRoomMembers(body: RoomMemberCallback): RoomMembersLeftE
     rawTimestamp: body.timestamp,
   };
   const id = roomEventId(direction, roomId, members, body.timestamp);
-  return direction === "left"
-    ? { id, type: "room.members_left", data }
-    : { id, type: "room.members_joined", data };
+  return direction === "left" ? { id, type: "room.members_left", data } : { id, type: "room.members_joined", data };
 }

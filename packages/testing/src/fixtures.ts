@@ -28,7 +28,11 @@ export function loadFixtures(): Fixture[] {
   ].filter((f) => f.endsWith(".json"));
   return files.sort().map((file) => {
     const raw = readFileSync(file, "utf8");
-    return { name: file.slice(root.length + 1).replace(/\.json$/, ""), raw, body: JSON.parse(raw) as Record<string, unknown> };
+    return {
+      name: file.slice(root.length + 1).replace(/\.json$/, ""),
+      raw,
+      body: JSON.parse(raw) as Record<string, unknown>,
+    };
   });
 }
 
