@@ -5,3 +5,4 @@ export { startReceiver, type Receiver, type ReceivedDelivery } from "./receiver.
 export { eventually } from "./eventually.ts";
 export { uniquePrefix } from "./unique-prefix.ts";
 export { sendCallback, type CallbackAnswer } from "./send-callback.ts";
+export { spawnApp, type AppProcess } from "./app-process.ts";
