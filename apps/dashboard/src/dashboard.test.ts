@@ -1,6 +1,9 @@
 import { ConfigError, parseEnv } from "@yuju-relay/config";
 import { createLogger } from "@yuju-relay/logging";
-import { uniquePrefix } from "@yuju-relay/testing";
+import { CALLBACK_QUEUE } from "@yuju-relay/queue";
+import { eventually, uniquePrefix } from "@yuju-relay/testing";
+import { Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { dashboardEnv } from "./config.ts";
 import { startDashboard, type RunningDashboard } from "./dashboard.ts";
@@ -11,10 +14,11 @@ const basic = (user: string, password: string) => ({
 
 describe("dashboard", () => {
   let dashboard: RunningDashboard;
+  const prefix = uniquePrefix("dash");
   beforeAll(async () => {
     const config = parseEnv(dashboardEnv, {
       REDIS_URL: inject("redisUrl"),
-      QUEUE_PREFIX: uniquePrefix("dash"),
+      QUEUE_PREFIX: prefix,
       DASHBOARD_PORT: "0",
       HOST: "127.0.0.1",
       DASHBOARD_PASSWORD: "correct-horse",
@@ -41,6 +45,23 @@ describe("dashboard", () => {
     expect(api.status).toBe(200);
     const { queues } = (await api.json()) as { queues: Array<{ name: string }> };
     expect(queues.map((q) => q.name)).toEqual(["callbacks"]);
+  });
+
+  it("retries a failed job (a replay after a fix), through Bull Board's own API", async () => {
+    const redis = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
+    const queue = new Queue(CALLBACK_QUEUE, { connection: redis, prefix });
+    const job = await queue.add("unclassified", { kind: "unclassified", route: "/notice", method: "POST", receivedAt: "", body: {} });
+    const worker = new Worker(CALLBACK_QUEUE, () => Promise.reject(new Error("invalid body")), { connection: redis.duplicate(), prefix });
+    await eventually(async () => expect(await job.getState()).toBe("failed"));
+    await worker.close();
+
+    const headers = basic("admin", "correct-horse");
+    expect((await fetch(`${dashboard.url}/api/queues/callbacks/${job.id}/retry`, { method: "PUT" })).status).toBe(401);
+    const retried = await fetch(`${dashboard.url}/api/queues/callbacks/${job.id}/retry`, { method: "PUT", headers });
+    expect(retried.status).toBe(204);
+    expect(await job.getState()).toBe("waiting");
+    await queue.close();
+    await redis.quit();
   });
 
   it("refuses to start without a password, naming the variable", () => {
