@@ -1,0 +1,19 @@
+import { readFileSync } from "node:fs";
+import { dashboardEnv } from "@yuju-relay/dashboard";
+import { ingressEnv } from "@yuju-relay/ingress";
+import { workerEnv } from "@yuju-relay/worker";
+import { describe, expect, it } from "vitest";
+
+const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+
+describe("README configuration", () => {
+  it.each([
+    ["ingress", Object.keys(ingressEnv.shape)],
+    ["worker", Object.keys(workerEnv.shape)],
+    ["dashboard", Object.keys(dashboardEnv.shape)],
+  ])("documents every variable the %s reads", (_app, variables) => {
+    expect(variables).toContain("REDIS_URL");
+    const undocumented = variables.filter((v) => !readme.includes(`| \`${v}\` |`));
+    expect(undocumented).toEqual([]);
+  });
+});
