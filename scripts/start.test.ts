@@ -38,7 +38,11 @@ describe("pnpm start (the launcher, as a new user runs it)", () => {
       await receiver.close();
     }
     // Redis went down with it, after the apps.
-    const probe = new Redis(`redis://127.0.0.1:${redisPort}`, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    const probe = new Redis(`redis://127.0.0.1:${redisPort}`, {
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+    });
     probe.on("error", () => {});
     await expect(probe.connect()).rejects.toThrow();
     probe.disconnect();

@@ -50,8 +50,17 @@ describe("dashboard", () => {
   it("retries a failed job (a replay after a fix), through Bull Board's own API", async () => {
     const redis = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
     const queue = new Queue(CALLBACK_QUEUE, { connection: redis, prefix });
-    const job = await queue.add("unclassified", { kind: "unclassified", route: "/notice", method: "POST", receivedAt: "", body: {} });
-    const worker = new Worker(CALLBACK_QUEUE, () => Promise.reject(new Error("invalid body")), { connection: redis.duplicate(), prefix });
+    const job = await queue.add("unclassified", {
+      kind: "unclassified",
+      route: "/notice",
+      method: "POST",
+      receivedAt: "",
+      body: {},
+    });
+    const worker = new Worker(CALLBACK_QUEUE, () => Promise.reject(new Error("invalid body")), {
+      connection: redis.duplicate(),
+      prefix,
+    });
     await eventually(async () => expect(await job.getState()).toBe("failed"));
     await worker.close();
 

@@ -10,6 +10,8 @@ export interface IngressAppDeps {
   logger: Logger;
   /** Redis answers and the app is not shutting down. */
   isReady: () => Promise<boolean>;
+  /** Counts each callback's outcome (metrics). */
+  countOutcome?: (outcome: IngestOutcome["outcome"] | "too_large" | "unreadable") => void;
 }
 
 /**
@@ -22,7 +24,7 @@ export const CALLBACK_PATHS = ["/notice", "/room/joined", "/room/left", "/leave-
 // How long a platform should wait before retrying a 503: Redis reconnects within a second.
 const RETRY_AFTER_SECONDS = "1";
 
-export function createIngressApp({ ingest, bodyLimit, logger, isReady }: IngressAppDeps): Koa {
+export function createIngressApp({ ingest, bodyLimit, logger, isReady, countOutcome = () => {} }: IngressAppDeps): Koa {
   const app = new Koa();
   const router = new Router();
 
@@ -46,12 +48,14 @@ export function createIngressApp({ ingest, bodyLimit, logger, isReady }: Ingress
       }
       const read = await readCallbackBody(ctx.req, bodyLimit);
       if (!read.ok) {
+        countOutcome(read.status === 413 ? "too_large" : "unreadable");
         logger.warn({ path, status: read.status, error: read.error }, "callback body refused");
         ctx.status = read.status;
         ctx.body = { error: read.error };
         return;
       }
       const result = await ingest(read.text, path, ctx.method);
+      countOutcome(result.outcome);
       switch (result.outcome) {
         case "accepted":
           logger.debug({ path, jobId: result.jobId, kind: result.kind }, "callback queued");

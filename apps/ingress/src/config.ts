@@ -24,6 +24,11 @@ export const ingressEnv = z.object({
   ENQUEUE_TIMEOUT: envDurationMs({ default: "800ms", min: 50 }),
   /** On SIGTERM: how long in-flight requests may take to finish before connections are cut. */
   SHUTDOWN_TIMEOUT: envDurationMs({ default: "10s" }),
+  /**
+   * Port for /metrics (Prometheus: callbacks by outcome, queue depth and backlog age), /healthz and
+   * /readyz, apart from the public callback port. Unset: no such server.
+   */
+  OPS_PORT: z.coerce.number().int("must be a whole number").min(0).max(65_535).optional(),
 });
 
 export type IngressConfig = z.infer<typeof ingressEnv>;

@@ -28,6 +28,7 @@ describe("ingress (real Redis, real HTTP)", () => {
       HOST: "127.0.0.1",
       CALLBACK_TOKEN: TOKEN,
       BODY_LIMIT: "2048",
+      OPS_PORT: "0",
     });
     ingress = await startIngress(config, createLogger("ingress", "silent"));
     redis = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
@@ -90,6 +91,20 @@ describe("ingress (real Redis, real HTTP)", () => {
     expect((await post(`${ingress.url}/room/joined`, leave)).status).toBe(200);
     const jobs = await queue.getJobs(["wait"]);
     expect(jobs.find((j) => JSON.stringify(j.data).includes("r-shape"))?.name).toBe("room_members");
+  });
+
+  it("exports callbacks by outcome, queue depth and backlog age on its ops port", async () => {
+    const text = await (await fetch(`${ingress.ops!.url}/metrics`)).text();
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
+    expect(value(/yuju_callbacks_total\{outcome="accepted",app="ingress"\} (\d+)/)).toBeGreaterThanOrEqual(2);
+    expect(value(/yuju_callbacks_total\{outcome="unauthorized",app="ingress"\} (\d+)/)).toBeGreaterThanOrEqual(2);
+    expect(value(/yuju_callbacks_total\{outcome="too_large",app="ingress"\} (\d+)/)).toBe(1);
+    // No worker runs here: everything accepted is still waiting, and the oldest has aged.
+    expect(value(/yuju_queue_jobs\{queue="callbacks",state="waiting",app="ingress"\} (\d+)/)).toBe(
+      await queue.getWaitingCount(),
+    );
+    expect(value(/yuju_queue_backlog_seconds\{queue="callbacks",app="ingress"\} ([\d.e-]+)/)).toBeGreaterThan(0);
+    expect((await fetch(`${ingress.ops!.url}/readyz`)).status).toBe(200);
   });
 
   it("serves health, readiness and 404s", async () => {

@@ -1,6 +1,8 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "@yuju-relay/logging";
+import { createMetricsRegistry, registerQueueMetrics, startOpsServer, type OpsServer } from "@yuju-relay/metrics";
+import { Counter } from "prom-client";
 import type { Redis } from "ioredis";
 import { createCallbackQueue, createProducerConnection } from "@yuju-relay/queue";
 import { createIngressApp } from "./app.ts";
@@ -26,6 +28,8 @@ function waitForReady(connection: Redis, timeoutMs: number): Promise<boolean> {
 export interface RunningIngress {
   server: Server;
   url: string;
+  /** The /metrics, /healthz and /readyz server, when OPS_PORT is set. */
+  ops: OpsServer | null;
   /** Stops accepting, lets in-flight callbacks finish (up to SHUTDOWN_TIMEOUT), then closes Redis. */
   close(): Promise<void>;
 }
@@ -47,18 +51,28 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
       timeoutMs: config.ENQUEUE_TIMEOUT,
     }),
   });
+  const isReady = async () => {
+    if (draining || connection.status !== "ready") return false;
+    try {
+      return (await connection.ping()) === "PONG";
+    } catch {
+      return false;
+    }
+  };
+  const registry = createMetricsRegistry("ingress");
+  registerQueueMetrics(registry, queue);
+  const callbacks = new Counter({
+    name: "yuju_callbacks_total",
+    help: "Callbacks received, by outcome (accepted, unauthorized, malformed, unavailable, too_large, unreadable)",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
   const app = createIngressApp({
     ingest,
     bodyLimit: config.BODY_LIMIT,
     logger,
-    isReady: async () => {
-      if (draining || connection.status !== "ready") return false;
-      try {
-        return (await connection.ping()) === "PONG";
-      } catch {
-        return false;
-      }
-    },
+    isReady,
+    countOutcome: (outcome) => callbacks.inc({ outcome }),
   });
 
   // Give Redis a moment before taking traffic; if it is not there, start anyway: callbacks get 503
@@ -74,10 +88,18 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   logger.info({ port, host: config.HOST, prefix: config.QUEUE_PREFIX }, "ingress listening");
+  const ops =
+    config.OPS_PORT === undefined
+      ? null
+      : await startOpsServer(config.OPS_PORT, config.HOST, registry, {
+          ready: async () =>
+            (await isReady()) ? { ready: true } : { ready: false, reason: "redis unreachable or shutting down" },
+        });
 
   return {
     server,
     url,
+    ops,
     async close() {
       draining = true;
       // New connections are refused; requests already in flight finish and get their answer,
@@ -93,6 +115,7 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
         server.closeAllConnections();
       }
       clearTimeout(timer);
+      await ops?.close();
       await queue.close().catch(() => {});
       await connection.quit().catch(() => connection.disconnect());
       logger.info("ingress stopped");

@@ -40,6 +40,15 @@ const workerFields = {
    * stop grace period.
    */
   WORKER_CLOSE_TIMEOUT: envDurationMs({ default: "25s" }),
+  /**
+   * Port for /healthz, /readyz and /metrics (Prometheus). Unset: no such server (several workers on
+   * one host would otherwise fight over one port).
+   */
+  OPS_PORT: z.coerce.number().int("must be a whole number").min(0).max(65_535).optional(),
+  /** Interface for OPS_PORT. */
+  OPS_HOST: z.string().default("0.0.0.0"),
+  /** /readyz fails when jobs wait and this worker has taken none for this long. */
+  STALL_AFTER: envDurationMs({ default: "60s", min: 1_000 }),
 };
 
 export const workerEnv = z.object(workerFields).superRefine((env, ctx) => {

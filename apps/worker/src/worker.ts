@@ -1,6 +1,8 @@
 import type { Logger } from "@yuju-relay/logging";
+import { createMetricsRegistry, registerQueueMetrics, startOpsServer, type OpsServer } from "@yuju-relay/metrics";
 import {
   CALLBACK_QUEUE,
+  createCallbackQueue,
   createWorkerConnection,
   EventClaims,
   RELAY_BACKOFF,
@@ -12,13 +14,18 @@ import { createEventHandlers, type EventHandlers, type EventSink } from "./event
 import { createCallbackProcessor, type CallbackJobResult } from "./process-callback.ts";
 import { relayBackoff } from "./retry-backoff.ts";
 import { createSignedDelivery } from "./signed-delivery.ts";
+import { createWorkerHealth } from "./worker-health.ts";
 
 export interface RunningWorker {
   worker: Worker<CallbackJobData, CallbackJobResult>;
+  /** The /healthz, /readyz and /metrics server, when OPS_PORT is set. */
+  ops: OpsServer | null;
   close(): Promise<void>;
 }
 
-function defaultSink(config: WorkerConfig): EventSink {
+type ObserveDelivery = (status: number, durationMs: number) => void;
+
+function defaultSink(config: WorkerConfig, observe: ObserveDelivery): EventSink {
   if (!config.FORWARD_URL || !config.FORWARD_SECRET) {
     return async (event, { logger }) => {
       logger.info({ event }, "event (FORWARD_URL unset: logged, not delivered)");
@@ -32,6 +39,7 @@ function defaultSink(config: WorkerConfig): EventSink {
   });
   return async (event, { receivedAt, logger }) => {
     const delivered = await deliver(event, receivedAt);
+    observe(delivered.status, delivered.durationMs);
     logger.info(delivered, "event delivered");
     return { delivered };
   };
@@ -40,8 +48,12 @@ function defaultSink(config: WorkerConfig): EventSink {
 export async function startWorker(
   config: WorkerConfig,
   logger: Logger,
-  handlers: EventHandlers = createEventHandlers(defaultSink(config)),
+  customHandlers?: EventHandlers,
 ): Promise<RunningWorker> {
+  const registry = createMetricsRegistry("worker");
+  // Bound once the worker exists; deliveries only happen after that.
+  let observeDelivery: ObserveDelivery = () => {};
+  const handlers = customHandlers ?? createEventHandlers(defaultSink(config, (s, d) => observeDelivery(s, d)));
   const connection = createWorkerConnection(config.REDIS_URL);
   connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
   const claims = new EventClaims(connection, config.QUEUE_PREFIX, config.DEDUP_WINDOW);
@@ -66,7 +78,13 @@ export async function startWorker(
     );
   });
   worker.on("error", (error) => logger.warn({ err: error.message }, "worker error"));
+  const queue = createCallbackQueue(connection, config.QUEUE_PREFIX);
+  registerQueueMetrics(registry, queue);
+  const health = createWorkerHealth({ worker, queue, connection, registry, stallAfterMs: config.STALL_AFTER });
+  observeDelivery = health.observeDelivery;
   await worker.waitUntilReady();
+  const ops =
+    config.OPS_PORT === undefined ? null : await startOpsServer(config.OPS_PORT, config.OPS_HOST, registry, health);
   logger.info(
     {
       concurrency: config.WORKER_CONCURRENCY,
@@ -79,6 +97,7 @@ export async function startWorker(
 
   return {
     worker,
+    ops,
     async close() {
       // worker.close() waits for active jobs without a limit, and may never return while Redis is
       // unreachable: bound it, then force. Jobs cut short keep their lock until it expires and are
@@ -93,6 +112,8 @@ export async function startWorker(
         logger.warn("active jobs did not finish within WORKER_CLOSE_TIMEOUT: leaving them to be picked up again");
         await Promise.race([worker.close(true), new Promise((r) => setTimeout(r, 2_000))]);
       }
+      await ops?.close();
+      await queue.close().catch(() => {});
       await connection.quit().catch(() => connection.disconnect());
       logger.info("worker stopped");
     },

@@ -53,7 +53,8 @@ export function spawnApp(entry: string, env: Record<string, string>): AppProcess
       if (seen) return Promise.resolve(seen);
       return new Promise((resolvePromise, reject) => {
         const timer = setTimeout(
-          () => reject(new Error(`no log matching ${msg} within ${timeoutMs}ms; logs: ${JSON.stringify(logs.slice(-10))}`)),
+          () =>
+            reject(new Error(`no log matching ${msg} within ${timeoutMs}ms; logs: ${JSON.stringify(logs.slice(-10))}`)),
           timeoutMs,
         );
         waiters.push({

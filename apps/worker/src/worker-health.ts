@@ -1,0 +1,66 @@
+import type { CallbackJobData } from "@yuju-relay/queue";
+import type { Queue, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { Counter, Histogram, type Registry } from "prom-client";
+
+/**
+ * Readiness that proves consumption, not just a PING: "worker stops consuming after a Redis outage"
+ * is BullMQ's longest-running complaint. Jobs waiting while this worker has shown no sign of life
+ * for `stallAfterMs` means it is connected but not consuming.
+ */
+export function createWorkerHealth(deps: {
+  worker: Worker;
+  queue: Queue<CallbackJobData>;
+  connection: Redis;
+  registry: Registry;
+  stallAfterMs: number;
+}) {
+  const { worker, queue, connection, registry, stallAfterMs } = deps;
+  let lastActivity = Date.now();
+  const alive = () => {
+    lastActivity = Date.now();
+  };
+  for (const event of ["active", "completed", "failed", "drained"] as const) worker.on(event, alive);
+
+  const jobs = new Counter({
+    name: "yuju_jobs_processed_total",
+    help: "Callback jobs finished by this worker, by outcome (handled, duplicate, retrying, failed)",
+    labelNames: ["kind", "outcome"],
+    registers: [registry],
+  });
+  worker.on("completed", (job) => {
+    jobs.inc({ kind: job.name, outcome: (job.returnvalue as { outcome?: string } | undefined)?.outcome ?? "handled" });
+  });
+  worker.on("failed", (job, error) => {
+    if (!job) return;
+    const final = error.name === "UnrecoverableError" || job.attemptsMade >= (job.opts.attempts ?? 1);
+    jobs.inc({ kind: job.name, outcome: final ? "failed" : "retrying" });
+  });
+  const deliveries = new Histogram({
+    name: "yuju_delivery_duration_seconds",
+    help: "Time for the downstream to answer a signed delivery, by status class",
+    labelNames: ["status"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+
+  return {
+    observeDelivery(status: number, durationMs: number) {
+      deliveries.observe({ status: `${Math.floor(status / 100)}xx` }, durationMs / 1000);
+    },
+    async ready(): Promise<{ ready: true } | { ready: false; reason: string }> {
+      if (worker.closing) return { ready: false, reason: "worker is shutting down" };
+      // A paused worker is judged by the stall check below: idle is fine, idle while jobs wait is not.
+      if (!worker.isRunning() && !worker.isPaused()) return { ready: false, reason: "worker is not running" };
+      if (connection.status !== "ready") return { ready: false, reason: `redis connection is ${connection.status}` };
+      const quietFor = Date.now() - lastActivity;
+      if (quietFor > stallAfterMs && (await queue.getWaitingCount()) > 0) {
+        return {
+          ready: false,
+          reason: `jobs are waiting but this worker has taken none for ${Math.round(quietFor / 1000)}s`,
+        };
+      }
+      return { ready: true };
+    },
+  };
+}

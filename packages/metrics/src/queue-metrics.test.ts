@@ -1,0 +1,31 @@
+import { uniquePrefix } from "@yuju-relay/testing";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { createMetricsRegistry, registerQueueMetrics } from "./queue-metrics.ts";
+
+describe("queue metrics (real Redis)", () => {
+  const redis = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
+  const queue = new Queue("callbacks", { connection: redis, prefix: uniquePrefix("metrics") });
+  afterAll(async () => {
+    await queue.close();
+    await redis.quit();
+  });
+
+  it("reports 0 backlog for an empty queue, then the age of the oldest waiting job", async () => {
+    const registry = createMetricsRegistry("test");
+    registerQueueMetrics(registry, queue);
+    const backlog = async () => (await registry.getSingleMetric("yuju_queue_backlog_seconds")!.get()).values[0]?.value;
+    expect(await backlog()).toBe(0);
+
+    await queue.add("message", {}, { timestamp: Date.now() - 120_000 });
+    await queue.add("message", {}, { timestamp: Date.now() - 5_000 });
+    await queue.add("message", {});
+    const age = await backlog();
+    expect(age).toBeGreaterThanOrEqual(120);
+    expect(age).toBeLessThan(130);
+
+    const jobs = await registry.getSingleMetric("yuju_queue_jobs")!.get();
+    expect(jobs.values.find((v) => v.labels.state === "waiting")?.value).toBe(3);
+  });
+});

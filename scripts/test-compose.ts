@@ -1,0 +1,254 @@
+/**
+ * `pnpm test:compose`: the production shape (docker-compose.yml) for real, on this machine's Docker.
+ * Not part of `pnpm test`: CI has no Docker, and it takes minutes.
+ *
+ * Under a throwaway project name, on free loopback ports, with the demo profile and 4 workers:
+ *  1. every shared fixture, then a burst of distinct messages, reaches the demo receiver exactly once;
+ *  2. each of the 4 workers delivered a share (their "event delivered" log lines);
+ *  3. `docker compose stop worker` in the middle of a burst: the workers finish what they hold and
+ *     exit 0 before the grace period; once started again, nothing is lost and nothing is doubled;
+ *  4. the ingress stops within its grace period.
+ * Then `docker compose down -v`, whatever happened (KEEP_STACK=1 leaves it up to look at).
+ */
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { eventually, freePort, loadFixtures, sendCallback } from "@yuju-relay/testing";
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, "..");
+const TOKEN = "3f9c2a7e51d84b0c9e6a1f2d7b4c8e05"; // the token in every shared fixture
+const WORKERS = 4;
+const BURST = 400;
+const WORKER_GRACE_S = 35; // docker-compose.yml stop_grace_period of the worker
+const INGRESS_GRACE_S = 15; // ... and of the ingress
+
+const project = `yuju-test-${process.pid}`;
+const [ingressPort, dashboardPort, receiverPort] = [await freePort(), await freePort(), await freePort()];
+const dashboardPassword = randomBytes(12).toString("base64url");
+const settings: Record<string, string> = {
+  INGRESS_PORT: `127.0.0.1:${ingressPort}`,
+  DASHBOARD_PORT: `127.0.0.1:${dashboardPort}`,
+  DEMO_RECEIVER_PORT: String(receiverPort),
+  DASHBOARD_PASSWORD: dashboardPassword,
+  CALLBACK_TOKEN: TOKEN,
+  FORWARD_URL: "http://demo-receiver:4000/events",
+  FORWARD_SECRET: `whsec_${randomBytes(24).toString("base64")}`,
+  // The Redis Cluster style prefix, to prove a hash-tagged prefix works end to end.
+  QUEUE_PREFIX: "{yuju}",
+  LOG_LEVEL: "info",
+  // A slow downstream keeps deliveries in flight, so that the workers are stopped mid-delivery.
+  DEMO_RESPONSE_DELAY_MS: "200",
+};
+// Our own env file, and a bare environment: the developer's .env and exported variables
+// (REDIS_URL, COMPOSE_PROFILES, ...) must not leak into the stack under test.
+const envDir = mkdtempSync(join(tmpdir(), "yuju-compose-"));
+const envFile = join(envDir, "test.env");
+writeFileSync(
+  envFile,
+  Object.entries(settings)
+    .map(([k, v]) => `${k}=${v}`)
+    .join("\n") + "\n",
+);
+const dockerEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => ["PATH", "HOME"].includes(k) || k.startsWith("DOCKER_")),
+);
+const composeArgs = ["compose", "-p", project, "-f", join(root, "docker-compose.yml"), "--env-file", envFile];
+composeArgs.push("--profile", "demo");
+
+async function docker(args: string[], { quiet = true } = {}): Promise<string> {
+  const child = run("docker", args, { env: dockerEnv, maxBuffer: 256 * 1024 * 1024 });
+  if (!quiet) child.child.stderr?.pipe(process.stderr);
+  return (await child).stdout;
+}
+const compose = (args: string[], opts?: { quiet?: boolean }) => docker([...composeArgs, ...args], opts);
+
+const started = Date.now();
+const say = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${line}`);
+function check(ok: unknown, message: string): asserts ok {
+  if (!ok) throw new Error(`FAILED: ${message}`);
+  say(`ok: ${message}`);
+}
+
+interface Stats {
+  received: number;
+  distinct: number;
+  duplicates: number;
+  rejected: number;
+}
+async function receiverStats(): Promise<Stats> {
+  return (await (await fetch(`http://127.0.0.1:${receiverPort}/stats`)).json()) as Stats;
+}
+/** Waits until the receiver has `expected` distinct events; then they must have come exactly once. */
+async function expectExactlyOnce(expected: number, what: string) {
+  const stats = await eventually(
+    async () => {
+      const s = await receiverStats();
+      if (s.distinct < expected) throw new Error(`receiver has ${s.distinct} of ${expected} events (${what})`);
+      return s;
+    },
+    { timeoutMs: 180_000, intervalMs: 500 },
+  );
+  check(
+    stats.distinct === expected && stats.received === expected && stats.duplicates === 0 && stats.rejected === 0,
+    `${what}: receiver got each of ${expected} events exactly once, all signatures valid (${JSON.stringify(stats)})`,
+  );
+}
+
+const ingress = `http://127.0.0.1:${ingressPort}`;
+const message = (messageId: string, text: string) =>
+  JSON.stringify({ data: { messageId, type: 7, payload: { text }, token: TOKEN, timestamp: String(Date.now()) } });
+
+/** Posts `count` distinct text messages, `parallel` at a time; `onAccepted` sees the running total. */
+async function burst(name: string, count: number, onAccepted?: (accepted: number) => void, parallel = 16) {
+  let next = 0;
+  let accepted = 0;
+  const statuses = new Map<number, number>();
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < count) {
+        const i = next++;
+        const { status } = await sendCallback(
+          `${ingress}/notice`,
+          message(`${name}-${project}-${i}`, `burst ${name} #${i}`),
+        );
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        if (status !== 200) continue;
+        accepted++;
+        onAccepted?.(accepted);
+      }
+    }),
+  );
+  check(accepted === count, `burst ${name}: ${count} callbacks answered 200 (${JSON.stringify([...statuses])})`);
+}
+
+async function workerContainers(): Promise<string[]> {
+  return (await compose(["ps", "-a", "-q", "worker"])).split("\n").filter(Boolean);
+}
+async function logLines(container: string): Promise<Array<{ msg?: string }>> {
+  const { stdout, stderr } = await run("docker", ["logs", container], { env: dockerEnv, maxBuffer: 256 * 1024 * 1024 });
+  return (stdout + stderr)
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as { msg?: string });
+}
+async function inspect(container: string, format: string): Promise<string> {
+  return (await docker(["inspect", "--format", format, container])).trim();
+}
+async function timed(action: () => Promise<unknown>): Promise<number> {
+  const t = Date.now();
+  await action();
+  return (Date.now() - t) / 1000;
+}
+
+let failed = false;
+try {
+  say(`project ${project}: ingress :${ingressPort}, dashboard :${dashboardPort}, receiver :${receiverPort}`);
+  say(`building and starting (demo profile, ${WORKERS} workers), waiting until every service is healthy`);
+  await compose(["up", "-d", "--build", "--scale", `worker=${WORKERS}`, "--wait", "--wait-timeout", "600"], {
+    quiet: false,
+  });
+  check((await workerContainers()).length === WORKERS, `${WORKERS} worker containers running and healthy`);
+
+  const dashboard = `http://127.0.0.1:${dashboardPort}/`;
+  const basic = `Basic ${Buffer.from(`admin:${dashboardPassword}`).toString("base64")}`;
+  check((await fetch(dashboard)).status === 401, "dashboard answers 401 without credentials");
+  check(
+    (await fetch(dashboard, { headers: { authorization: basic } })).status === 200,
+    "dashboard answers 200 with them",
+  );
+
+  // 1. The shared fixtures: messages to /notice, member changes to /room/joined (as the platform does).
+  const fixtures = loadFixtures();
+  for (const fixture of fixtures) {
+    const path = fixture.name.startsWith("msg_") ? "/notice" : "/room/joined";
+    const { status } = await sendCallback(`${ingress}${path}`, fixture.raw);
+    if (status !== 200) throw new Error(`FAILED: fixture ${fixture.name} answered ${status}`);
+  }
+  say(`posted ${fixtures.length} fixtures`);
+  await expectExactlyOnce(fixtures.length, "fixtures");
+
+  await burst("a", BURST);
+  let expected = fixtures.length + BURST;
+  await expectExactlyOnce(expected, `fixtures + burst a`);
+
+  // 2. Each worker's share, from its own log.
+  const shares = await Promise.all(
+    (await workerContainers()).map(async (id) => ({
+      name: await inspect(id, "{{.Name}}"),
+      delivered: (await logLines(id)).filter((l) => l.msg === "event delivered").length,
+    })),
+  );
+  for (const s of shares) say(`  ${s.name.replace(/^\//, "")}: ${s.delivered} events delivered`);
+  check(
+    shares.every((s) => s.delivered > 0),
+    `all ${WORKERS} workers delivered a share of the ${expected} events`,
+  );
+  check(shares.reduce((n, s) => n + s.delivered, 0) === expected, "the shares add up: no event delivered twice");
+
+  // 3. Stop every worker while a burst is coming in and deliveries are in flight.
+  let stopping: Promise<number> | undefined;
+  const burstB = burst("b", BURST, (accepted) => {
+    if (accepted === BURST / 4 && !stopping) {
+      say(`burst b: ${accepted} accepted, stopping all workers`);
+      stopping = timed(() => compose(["stop", "worker"]));
+    }
+  });
+  await burstB;
+  const stopSeconds = await stopping!;
+  expected += BURST;
+  const atStop = await receiverStats();
+  say(`workers stopped in ${stopSeconds.toFixed(1)}s; receiver has ${atStop.distinct} of ${expected} events`);
+  check(stopSeconds < WORKER_GRACE_S, `workers stopped within their ${WORKER_GRACE_S}s grace period`);
+  check(atStop.distinct < expected, "callbacks accepted while no worker runs wait in Redis");
+  let finishedDuringShutdown = 0;
+  for (const id of await workerContainers()) {
+    const name = (await inspect(id, "{{.Name}}")).replace(/^\//, "");
+    const code = await inspect(id, "{{.State.ExitCode}}");
+    const lines = await logLines(id);
+    const shutdownAt = lines.findLastIndex((l) => l.msg === "shutting down: finishing active jobs");
+    const finished = lines.slice(shutdownAt + 1).filter((l) => l.msg === "event delivered").length;
+    finishedDuringShutdown += shutdownAt >= 0 ? finished : 0;
+    check(
+      code === "0" && shutdownAt >= 0 && lines.at(-1)?.msg === "worker stopped",
+      `${name}: SIGTERM, finished ${finished} active deliveries, "worker stopped", exit 0`,
+    );
+  }
+  check(finishedDuringShutdown > 0, `${finishedDuringShutdown} deliveries were in flight at SIGTERM and completed`);
+
+  say("starting the workers again");
+  await compose(["start", "worker"]);
+  await expectExactlyOnce(expected, "after the workers' stop and restart");
+  const failedJobs = (await compose(["exec", "-T", "redis", "redis-cli", "ZCARD", "{yuju}:callbacks:failed"])).trim();
+  check(failedJobs === "0", "no failed job in Redis");
+
+  // 4. The ingress drains and exits within its grace period.
+  const ingressId = (await compose(["ps", "-q", "ingress"])).trim();
+  const ingressStop = await timed(() => compose(["stop", "ingress"]));
+  const ingressLast = (await logLines(ingressId)).at(-1)?.msg;
+  check(
+    ingressStop < INGRESS_GRACE_S &&
+      (await inspect(ingressId, "{{.State.ExitCode}}")) === "0" &&
+      ingressLast === "ingress stopped",
+    `ingress stopped cleanly in ${ingressStop.toFixed(1)}s (grace ${INGRESS_GRACE_S}s)`,
+  );
+  say("PASSED");
+} catch (error) {
+  failed = true;
+  console.error(error instanceof Error ? error.message : error);
+  const status = await compose(["ps", "-a"]).catch(() => "");
+  console.error(status);
+  console.error(await compose(["logs", "--no-color", "--tail", "30"]).catch(() => ""));
+} finally {
+  if (process.env.KEEP_STACK) {
+    say(`KEEP_STACK set: left running; remove with: docker ${composeArgs.join(" ")} down -v`);
+  } else {
+    await compose(["down", "-v", "--remove-orphans", "--timeout", "40"]).catch((e: Error) => console.error(e.message));
+    say("stack removed (docker compose down -v)");
+  }
+  rmSync(envDir, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
