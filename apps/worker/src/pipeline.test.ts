@@ -209,6 +209,8 @@ describe("pipeline: retries, failures and duplicates", () => {
     });
     expect(job.attemptsMade).toBe(1);
     expect(job.failedReason).toMatch(/invalid message callback: data\.type/);
+    // The dashboard shows the reason, not a stack trace through our own code.
+    expect(job.stacktrace).toEqual([`UnrecoverableError: ${job.failedReason}`]);
     // Still there to replay once the cause is fixed: a retry runs it again.
     expect(await job.getState()).toBe("failed");
     expect(receiver.deliveries).toHaveLength(0);

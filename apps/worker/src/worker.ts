@@ -8,7 +8,8 @@ import {
   RELAY_BACKOFF,
   type CallbackJobData,
 } from "@yuju-relay/queue";
-import { Worker } from "bullmq";
+import { UnrecoverableError, Worker, type Job } from "bullmq";
+import { RetryableDeliveryError } from "./delivery-errors.ts";
 import type { WorkerConfig } from "./config.ts";
 import { createEventHandlers, type EventHandlers, type EventSink } from "./event-handlers.ts";
 import { createCallbackProcessor, type CallbackJobResult } from "./process-callback.ts";
@@ -45,6 +46,24 @@ function defaultSink(config: WorkerConfig, observe: ObserveDelivery): EventSink 
   };
 }
 
+/**
+ * A failure we described ourselves (an invalid body, a refused or failed delivery) is shown in the
+ * dashboard by its message alone: its stack trace points into our own code and buries the reason.
+ * Anything else (a bug in a handler) keeps its stack.
+ */
+function withReadableFailures<T>(processor: (job: Job<CallbackJobData>) => Promise<T>) {
+  return async (job: Job<CallbackJobData>) => {
+    try {
+      return await processor(job);
+    } catch (error) {
+      if (error instanceof UnrecoverableError || error instanceof RetryableDeliveryError) {
+        error.stack = `${error.name}: ${error.message}`;
+      }
+      throw error;
+    }
+  };
+}
+
 export async function startWorker(
   config: WorkerConfig,
   logger: Logger,
@@ -59,7 +78,7 @@ export async function startWorker(
   const claims = new EventClaims(connection, config.QUEUE_PREFIX, config.DEDUP_WINDOW);
   const worker = new Worker<CallbackJobData, CallbackJobResult>(
     CALLBACK_QUEUE,
-    createCallbackProcessor({ handlers, claims, logger }),
+    withReadableFailures(createCallbackProcessor({ handlers, claims, logger })),
     {
       connection,
       prefix: config.QUEUE_PREFIX,
