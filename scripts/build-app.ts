@@ -40,6 +40,15 @@ for (const path of [
 ]) {
   rmSync(join(out, path), { recursive: true, force: true });
 }
+// Type declarations are a tenth of the dependencies' size and never loaded.
+execFileSync("find", [
+  join(out, "node_modules"),
+  "-type",
+  "f",
+  "-regex",
+  String.raw`.*\.d\.[cm]?ts\(\.map\)?`,
+  "-delete",
+]);
 
 await build({
   entryPoints: [join(appDir, "src/main.ts")],
