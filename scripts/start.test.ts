@@ -24,6 +24,7 @@ describe("pnpm start (the launcher, as a new user runs it)", () => {
       const password = /run: (\S+)$/.exec(String(generated.msg))?.[1] ?? "";
       await launcher.waitForLog(/\[dashboard\].*dashboard listening/);
       await launcher.waitForLog(/\[worker\].*worker started/);
+      await launcher.waitForLog(/\[ingress\].*ingress listening/);
 
       const seed = loadSeedExamples().find((s) => s.name === "message")!;
       const answer = await sendCallback(`http://127.0.0.1:${ingressPort}${seed.path}`, seed.raw, seed.method);

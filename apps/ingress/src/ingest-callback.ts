@@ -1,4 +1,4 @@
-import { timingSafeEqual, createHash } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import { callbackToken, classifyCallback, removeCallbackToken } from "@yuju-relay/protocol";
 import type { CallbackJobData } from "@yuju-relay/queue";
 
@@ -12,7 +12,8 @@ export type IngestOutcome =
 /** Stores a callback durably; resolves once Redis has it, rejects otherwise. */
 export type EnqueueCallback = (job: CallbackJobData) => Promise<string>;
 
-const digest = (value: string) => createHash("sha256").update(value).digest();
+// One-shot hashing: no Hash object per callback (it runs on every request).
+const digest = (value: string) => hash("sha256", value, "buffer");
 
 /** Hashing first makes the comparison constant-time whatever the lengths. */
 export function tokenMatches(expected: Buffer, received: string | null): boolean {

@@ -26,12 +26,16 @@ export function createCallbackProcessor(deps: { handlers: EventHandlers; claims:
       deps.logger.info({ jobId, eventId: event.id, firstJobId: claim.ownerJobId }, "duplicate callback dropped");
       return { outcome: "duplicate", eventId: event.id, firstJobId: claim.ownerJobId };
     }
-    const logger = deps.logger.child({ jobId, eventId: event.id, type: event.type });
+    // A child logger costs a serialization of its bindings (and redaction): made only for a handler
+    // that logs, not for every job.
+    let logger: Logger | undefined;
     const result = await dispatchEvent(deps.handlers, event, {
       jobId,
       attempt: job.attemptsMade + 1,
       receivedAt: job.data.receivedAt,
-      logger,
+      get logger() {
+        return (logger ??= deps.logger.child({ jobId, eventId: event.id, type: event.type }));
+      },
     });
     return { outcome: "handled", eventId: event.id, type: event.type, result: result ?? null };
   };
