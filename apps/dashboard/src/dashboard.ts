@@ -4,8 +4,7 @@ import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { KoaAdapter } from "@bull-board/koa";
 import type { Logger } from "@yuju-relay/logging";
-import { createCallbackQueue } from "@yuju-relay/queue";
-import { Redis } from "ioredis";
+import { createCallbackQueue, createWorkerConnection } from "@yuju-relay/queue";
 import Koa from "koa";
 import { basicAuthGuard } from "./basic-auth-guard.ts";
 import type { DashboardConfig } from "./config.ts";
@@ -18,7 +17,10 @@ export interface RunningDashboard {
 
 export async function startDashboard(config: DashboardConfig, logger: Logger): Promise<RunningDashboard> {
   // A page request should fail, not hang, while Redis is away.
-  const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const connection = createWorkerConnection(config.REDIS_URL, {
+    cluster: config.REDIS_CLUSTER,
+    maxRetriesPerRequest: 3,
+  });
   connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
   const queues = [createCallbackQueue(connection, config.QUEUE_PREFIX)];
 

@@ -3,15 +3,14 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "@yuju-relay/logging";
 import { createMetricsRegistry, registerQueueMetrics, startOpsServer, type OpsServer } from "@yuju-relay/metrics";
 import { Counter } from "prom-client";
-import type { Redis } from "ioredis";
-import { createCallbackQueue, createProducerConnection } from "@yuju-relay/queue";
+import { createCallbackQueue, createProducerConnection, isConnected, type RedisClient } from "@yuju-relay/queue";
 import { createIngressApp } from "./app.ts";
 import type { IngressConfig } from "./config.ts";
 import { createIngest, tokenDigest } from "./ingest-callback.ts";
 import { createQueueEnqueuer } from "./queue-enqueuer.ts";
 
-function waitForReady(connection: Redis, timeoutMs: number): Promise<boolean> {
-  if (connection.status === "ready") return Promise.resolve(true);
+function waitForReady(connection: RedisClient, timeoutMs: number): Promise<boolean> {
+  if (isConnected(connection)) return Promise.resolve(true);
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       connection.off("ready", onReady);
@@ -35,7 +34,7 @@ export interface RunningIngress {
 }
 
 export async function startIngress(config: IngressConfig, logger: Logger): Promise<RunningIngress> {
-  const connection = createProducerConnection(config.REDIS_URL);
+  const connection = createProducerConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER });
   connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
   const queue = createCallbackQueue(connection, config.QUEUE_PREFIX);
   queue.on("error", (error) => logger.warn({ err: error.message }, "queue error"));
@@ -52,7 +51,7 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
     }),
   });
   const isReady = async () => {
-    if (draining || connection.status !== "ready") return false;
+    if (draining || !isConnected(connection)) return false;
     try {
       return (await connection.ping()) === "PONG";
     } catch {

@@ -1,13 +1,13 @@
-import { callbackJobOptions, type CallbackJobData } from "@yuju-relay/queue";
+import { callbackJobOptions, isConnected, type CallbackJobData, type RedisClient } from "@yuju-relay/queue";
 import type { CallbackKind } from "@yuju-relay/protocol";
 import type { JobsOptions, Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import type { EnqueueCallback } from "./ingest-callback.ts";
 import { createTickBatcher } from "./tick-batcher.ts";
 
-// One pipeline per turn of the event loop is the point; a cap keeps a burst from building one
-// giant reply that every caller in it waits for.
-const MAX_BATCH = 256;
+// One pipeline per turn of the event loop is the point. The cap hands a full batch to Redis at once,
+// so that Redis stores it while the ingress parses the rest of the turn's requests, and no burst
+// builds one giant reply that every caller in it waits for.
+const MAX_BATCH = 16;
 
 /**
  * Enqueues callbacks with BullMQ and resolves each one only once Redis has accepted its job. The
@@ -18,7 +18,7 @@ const MAX_BATCH = 256;
  */
 export function createQueueEnqueuer(
   queue: Queue<CallbackJobData>,
-  connection: Redis,
+  connection: RedisClient,
   { attempts, timeoutMs }: { attempts: number; timeoutMs: number },
 ): EnqueueCallback {
   // The same options object for every job of a kind: BullMQ copies it, it never changes it.
@@ -48,7 +48,7 @@ export function createQueueEnqueuer(
     { maxBatch: MAX_BATCH },
   );
   return async (job) => {
-    if (connection.status !== "ready") throw new Error(`redis connection is ${connection.status}`);
+    if (!isConnected(connection)) throw new Error(`redis connection is ${connection.status}`);
     return addBatch(job);
   };
 }

@@ -25,15 +25,25 @@ describe("createTickBatcher", () => {
     const submit = createTickBatcher(async (items: string[]) => (batches.push(items), items), { maxBatch: 100 });
     const answers = await new Promise<Promise<string>[]>((resolve) => {
       const promises: Promise<string>[] = [];
-      // Two timers due at once run in the same timers phase, before the check phase.
-      setTimeout(() => promises.push(submit("a")), 0);
-      setTimeout(() => {
+      // Both run in the same check phase; the flush they schedule runs in the next one.
+      setImmediate(() => promises.push(submit("a")));
+      setImmediate(() => {
         promises.push(submit("b"));
         resolve(promises);
-      }, 0);
+      });
     });
     expect(await Promise.all(answers)).toEqual(["a", "b"]);
     expect(batches).toEqual([["a", "b"]]);
+  });
+
+  it("hands a full batch over at once, without waiting for the end of the turn", async () => {
+    const batches: number[][] = [];
+    const submit = createTickBatcher(async (items: number[]) => (batches.push(items), items), { maxBatch: 2 });
+    const first = [submit(1), submit(2)];
+    expect(batches).toEqual([[1, 2]]);
+    const third = submit(3);
+    expect(await Promise.all([...first, third])).toEqual([1, 2, 3]);
+    expect(batches).toEqual([[1, 2], [3]]);
   });
 
   it("splits a turn's items into batches of at most maxBatch", async () => {

@@ -1,4 +1,4 @@
-import { envDurationMs, envInt, logLevelEnv, redisEnv } from "@yuju-relay/config";
+import { checkRedisCluster, envDurationMs, envInt, logLevelEnv, redisEnv } from "@yuju-relay/config";
 import { z } from "zod";
 
 const workerFields = {
@@ -52,6 +52,7 @@ const workerFields = {
 };
 
 export const workerEnv = z.object(workerFields).superRefine((env, ctx) => {
+  checkRedisCluster(env, ctx);
   if (env.FORWARD_URL && !env.FORWARD_SECRET) {
     ctx.addIssue({ code: "custom", path: ["FORWARD_SECRET"], message: "is required when FORWARD_URL is set" });
   }

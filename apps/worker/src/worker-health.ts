@@ -1,6 +1,5 @@
-import type { CallbackJobData } from "@yuju-relay/queue";
+import { isConnected, type CallbackJobData, type RedisClient } from "@yuju-relay/queue";
 import type { Queue, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import { Counter, Histogram, type Registry } from "prom-client";
 
 /**
@@ -11,7 +10,7 @@ import { Counter, Histogram, type Registry } from "prom-client";
 export function createWorkerHealth(deps: {
   worker: Worker;
   queue: Queue<CallbackJobData>;
-  connection: Redis;
+  connection: RedisClient;
   registry: Registry;
   stallAfterMs: number;
 }) {
@@ -52,7 +51,7 @@ export function createWorkerHealth(deps: {
       if (worker.closing) return { ready: false, reason: "worker is shutting down" };
       // A paused worker is judged by the stall check below: idle is fine, idle while jobs wait is not.
       if (!worker.isRunning() && !worker.isPaused()) return { ready: false, reason: "worker is not running" };
-      if (connection.status !== "ready") return { ready: false, reason: `redis connection is ${connection.status}` };
+      if (!isConnected(connection)) return { ready: false, reason: `redis connection is ${connection.status}` };
       const quietFor = Date.now() - lastActivity;
       if (quietFor > stallAfterMs && (await queue.getWaitingCount()) > 0) {
         return {

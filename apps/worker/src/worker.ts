@@ -73,7 +73,7 @@ export async function startWorker(
   // Bound once the worker exists; deliveries only happen after that.
   let observeDelivery: ObserveDelivery = () => {};
   const handlers = customHandlers ?? createEventHandlers(defaultSink(config, (s, d) => observeDelivery(s, d)));
-  const connection = createWorkerConnection(config.REDIS_URL);
+  const connection = createWorkerConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER });
   connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
   const claims = new EventClaims(connection, config.QUEUE_PREFIX, config.DEDUP_WINDOW);
   const worker = new Worker<CallbackJobData, CallbackJobResult>(

@@ -65,4 +65,21 @@ export const redisEnv = {
     .string()
     .default("yuju")
     .refine((v) => !v.includes(":"), "must not contain ':' (BullMQ uses it as a separator)"),
+  /**
+   * true: REDIS_URL names nodes of a Redis Cluster (one is enough, a comma-separated list is
+   * safer), and QUEUE_PREFIX must be hash-tagged.
+   */
+  REDIS_CLUSTER: envBoolean(false),
 };
+
+/** Cross-field rule for redisEnv: on a Cluster, every queue key must hash to one slot. */
+export function checkRedisCluster(env: { REDIS_CLUSTER: boolean; QUEUE_PREFIX: string }, ctx: z.RefinementCtx): void {
+  if (env.REDIS_CLUSTER && !/^\{[^{}]+\}$/.test(env.QUEUE_PREFIX)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["QUEUE_PREFIX"],
+      message:
+        "must be hash-tagged, such as {yuju}, when REDIS_CLUSTER is true (BullMQ's scripts touch several keys at once)",
+    });
+  }
+}

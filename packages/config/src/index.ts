@@ -1,2 +1,2 @@
 export { ConfigError, parseEnv, loadEnvOrExit } from "./parse-env.ts";
-export { envBoolean, envDurationMs, envInt, envList, redisEnv, logLevelEnv } from "./env-fields.ts";
+export { checkRedisCluster, envBoolean, envDurationMs, envInt, envList, redisEnv, logLevelEnv } from "./env-fields.ts";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { describe, expect, it } from "vitest";
-import { ConfigError, envDurationMs, envInt, parseEnv, redisEnv } from "./index.ts";
+import { checkRedisCluster, ConfigError, envDurationMs, envInt, parseEnv, redisEnv } from "./index.ts";
 
 describe("parseEnv", () => {
   const shape = z.object({
@@ -11,7 +11,13 @@ describe("parseEnv", () => {
 
   it("applies defaults and treats empty strings as unset", () => {
     const env = parseEnv(shape, { PORT: "" });
-    expect(env).toEqual({ REDIS_URL: "redis://127.0.0.1:6379", QUEUE_PREFIX: "yuju", PORT: 3000, WINDOW: 86_400_000 });
+    expect(env).toEqual({
+      REDIS_URL: "redis://127.0.0.1:6379",
+      QUEUE_PREFIX: "yuju",
+      REDIS_CLUSTER: false,
+      PORT: 3000,
+      WINDOW: 86_400_000,
+    });
   });
 
   it("parses durations with units", () => {
@@ -32,5 +38,12 @@ describe("parseEnv", () => {
     expect(message).toMatch(/REDIS_URL:/);
     expect(message).toMatch(/WINDOW:/);
     expect(message).not.toContain("secret-host");
+  });
+
+  it("requires a hash-tagged QUEUE_PREFIX on Redis Cluster", () => {
+    const clustered = shape.superRefine(checkRedisCluster);
+    expect(() => parseEnv(clustered, { REDIS_CLUSTER: "true" })).toThrow(/QUEUE_PREFIX: must be hash-tagged/);
+    expect(parseEnv(clustered, { REDIS_CLUSTER: "true", QUEUE_PREFIX: "{yuju}" }).QUEUE_PREFIX).toBe("{yuju}");
+    expect(parseEnv(clustered, { QUEUE_PREFIX: "plain" }).REDIS_CLUSTER).toBe(false);
   });
 });

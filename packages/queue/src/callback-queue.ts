@@ -1,6 +1,6 @@
 import type { CallbackKind } from "@yuju-relay/protocol";
 import { Queue, type JobsOptions } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./connections.ts";
 
 /** Every callback, of whatever kind, goes through this one queue; the job name is its kind. */
 export const CALLBACK_QUEUE = "callbacks";
@@ -33,6 +33,6 @@ export function callbackJobOptions(kind: CallbackKind, attempts: number): JobsOp
   return CALLBACK_JOBS[kind].retried ? { attempts, backoff: { type: RELAY_BACKOFF } } : { attempts: 1 };
 }
 
-export function createCallbackQueue(connection: Redis, prefix: string): Queue<CallbackJobData> {
+export function createCallbackQueue(connection: RedisClient, prefix: string): Queue<CallbackJobData> {
   return new Queue<CallbackJobData>(CALLBACK_QUEUE, { connection, prefix });
 }

@@ -1,3 +1,3 @@
 export * from "./callback-queue.ts";
-export { createProducerConnection, createWorkerConnection } from "./connections.ts";
+export { createProducerConnection, createWorkerConnection, isConnected, type RedisClient } from "./connections.ts";
 export { EventClaims, type ClaimOutcome } from "./event-claims.ts";

@@ -6,3 +6,4 @@ export { eventually } from "./eventually.ts";
 export { uniquePrefix } from "./unique-prefix.ts";
 export { sendCallback, type CallbackAnswer } from "./send-callback.ts";
 export { spawnApp, type AppProcess } from "./app-process.ts";
+export { canStartRedisCluster, startRedisCluster, type TestRedisCluster } from "./redis-cluster.ts";
