@@ -1,0 +1,113 @@
+import { CALLBACK_QUEUE, callbackJobOptions, type CallbackJobData } from "@yuju-relay/queue";
+import { Queue } from "bullmq";
+import { storedJobData } from "../lib/body.ts";
+import { startChild } from "../lib/child.ts";
+import type { BenchContext, ScenarioResult } from "../lib/report.ts";
+import { round } from "../lib/stats.ts";
+
+const JOBS = Number(process.env.BENCH_WORKER_JOBS ?? "30000");
+const CONCURRENCY = 50;
+const ATTEMPTS = 15;
+
+interface Drain {
+  rate: number;
+  completed: number;
+  failed: number;
+  /** Redis used_memory: before filling, once filled, once drained. */
+  memory: { empty: number; filled: number; drained: number };
+}
+
+/** The jobs the ingress would have stored: one per distinct message, as the platform sends them. */
+async function fill(queue: Queue<CallbackJobData>, tag: string): Promise<void> {
+  for (let start = 0; start < JOBS; start += 1_000) {
+    const chunk = Array.from({ length: Math.min(1_000, JOBS - start) }, (_, i) => {
+      const data = storedJobData(`bench-${tag}-${start + i}`);
+      return { name: data.kind, data, opts: callbackJobOptions(data.kind, ATTEMPTS) };
+    });
+    await queue.addBulk(chunk);
+  }
+}
+
+async function drain(ctx: BenchContext, mode: "app" | "noop", tag: string): Promise<Drain> {
+  await ctx.redis.flush();
+  const prefix = `benchworker${tag}`;
+  const queue = new Queue<CallbackJobData>(CALLBACK_QUEUE, { connection: ctx.redis.client, prefix });
+  const empty = await ctx.redis.usedMemory();
+  await fill(queue, tag);
+  const filled = await ctx.redis.usedMemory();
+  // Completed jobs are all retained (count = JOBS), so that the memory they hold can be measured.
+  const child = await startChild("worker", {
+    MODE: mode,
+    REDIS_URL: ctx.redis.url,
+    QUEUE_PREFIX: prefix,
+    CONCURRENCY: String(CONCURRENCY),
+    EXPECT: String(JOBS),
+    KEEP_COMPLETED_COUNT: String(JOBS),
+  });
+  try {
+    const done = await child.next<{ type: string; completed: number; failed: number; firstAt: number; lastAt: number }>(
+      "drained",
+      180_000,
+    );
+    const drained = await ctx.redis.usedMemory();
+    return {
+      rate: (done.completed + done.failed - 1) / ((done.lastAt - done.firstAt) / 1000),
+      completed: done.completed,
+      failed: done.failed,
+      memory: { empty, filled, drained },
+    };
+  } finally {
+    await child.stop();
+    await queue.close();
+  }
+}
+
+export async function workerThroughput(ctx: BenchContext): Promise<ScenarioResult> {
+  const noop: Drain[] = [];
+  const app: Drain[] = [];
+  for (let r = 0; r < ctx.rounds; r++) {
+    noop.push(await drain(ctx, "noop", `noop${r}`));
+    ctx.log(`  no-op BullMQ worker round ${r + 1}: ${Math.round(noop.at(-1)!.rate)} jobs/s`);
+    app.push(await drain(ctx, "app", `app${r}`));
+    const last = app.at(-1)!;
+    ctx.log(
+      `  app worker          round ${r + 1}: ${Math.round(last.rate)} jobs/s (${last.completed} completed, ${last.failed} failed)`,
+    );
+  }
+  const best = (runs: Drain[]) => Math.max(...runs.map((d) => d.rate));
+  const ratio = best(app) / best(noop);
+  // Per job: its hash, its entry in the completed set, its event claim, and its share of the events stream.
+  const perJob = app.map((d) => (d.memory.drained - d.memory.empty) / JOBS);
+  const waitingPerJob = app.map((d) => (d.memory.filled - d.memory.empty) / JOBS);
+  const noopPerJob = noop.map((d) => (d.memory.drained - d.memory.empty) / JOBS);
+  const bytes = Math.max(...perJob);
+  return {
+    rows: [
+      {
+        scenario: `3. worker throughput (${JOBS} jobs, concurrency ${CONCURRENCY}, best of ${ctx.rounds})`,
+        measured: `${Math.round(best(app))} jobs/s`,
+        baseline: `${Math.round(best(noop))} jobs/s no-op`,
+        ratio: round(ratio),
+        target: ">= 0.90 x no-op",
+        met: ratio >= 0.9 && app.every((d) => d.failed === 0),
+      },
+      {
+        scenario: "5. Redis bytes per retained completed job",
+        measured: `${Math.round(bytes)} B`,
+        baseline: `${Math.round(Math.max(...noopPerJob))} B no-op (no claim)`,
+        ratio: round(bytes / Math.max(...noopPerJob)),
+        target: "<= 3 KB (3072 B)",
+        met: bytes <= 3072,
+      },
+    ],
+    details: {
+      jobs: JOBS,
+      concurrency: CONCURRENCY,
+      noop,
+      app,
+      bytesPerCompletedJob: perJob,
+      bytesPerWaitingJob: waitingPerJob,
+      noopBytesPerCompletedJob: noopPerJob,
+    },
+  };
+}

@@ -1,0 +1,16 @@
+// The real ingress, as `pnpm start:ingress` runs it, with logging silenced.
+import { parseEnv } from "@yuju-relay/config";
+import { ingressEnv, startIngress } from "@yuju-relay/ingress";
+import { createLogger } from "@yuju-relay/logging";
+import { required, serveParent } from "./ipc.ts";
+
+const config = parseEnv(ingressEnv, {
+  REDIS_URL: required("REDIS_URL"),
+  QUEUE_PREFIX: required("QUEUE_PREFIX"),
+  CALLBACK_TOKEN: required("CALLBACK_TOKEN"),
+  PORT: "0",
+  HOST: "127.0.0.1",
+  LOG_LEVEL: "silent",
+});
+const ingress = await startIngress(config, createLogger("ingress", "silent"));
+serveParent({ url: ingress.url }, {}, () => ingress.close());
