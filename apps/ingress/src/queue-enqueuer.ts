@@ -1,8 +1,13 @@
-import { callbackJobOptions, isConnected, type CallbackJobData, type RedisClient } from "@yuju-relay/queue";
+import {
+  callbackJobOptions,
+  createTickBatcher,
+  isConnected,
+  type CallbackJobData,
+  type RedisClient,
+} from "@yuju-relay/queue";
 import type { CallbackKind } from "@yuju-relay/protocol";
 import type { JobsOptions, Queue } from "bullmq";
 import type { EnqueueCallback } from "./ingest-callback.ts";
-import { createTickBatcher } from "./tick-batcher.ts";
 
 // One pipeline per turn of the event loop is the point. The cap hands a full batch to Redis at once,
 // so that Redis stores it while the ingress parses the rest of the turn's requests, and no burst

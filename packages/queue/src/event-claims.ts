@@ -1,4 +1,5 @@
 import type { RedisClient } from "./connections.ts";
+import { createTickBatcher } from "./tick-batcher.ts";
 
 // One round trip, any Redis version (SET ... NX GET needs 7.0), one key: Cluster-safe.
 const CLAIM_SCRIPT = `
@@ -25,8 +26,6 @@ export type ClaimOutcome = { claimed: true } | { claimed: false; ownerJobId: str
 interface PendingClaim {
   key: string;
   jobId: string;
-  resolve: (owner: string | null) => void;
-  reject: (error: unknown) => void;
 }
 
 /**
@@ -40,7 +39,7 @@ interface PendingClaim {
  * as one pipeline: one write and one read for all of them instead of one each.
  */
 export class EventClaims {
-  private pending: PendingClaim[] = [];
+  private readonly claimInTurn = createTickBatcher((batch: PendingClaim[]) => this.runClaims(batch), { maxBatch: 256 });
 
   constructor(
     private readonly redis: RedisClient,
@@ -55,35 +54,24 @@ export class EventClaims {
   }
 
   async claim(eventId: string, jobId: string): Promise<ClaimOutcome> {
-    const owner = await new Promise<string | null>((resolve, reject) => {
-      if (this.pending.length === 0) setImmediate(() => this.flush());
-      this.pending.push({ key: this.key(eventId), jobId, resolve, reject });
-    });
+    const owner = await this.claimInTurn({ key: this.key(eventId), jobId });
     // A retry of the job that holds the claim is still that job's work.
     return owner === null || owner === jobId ? { claimed: true } : { claimed: false, ownerJobId: owner };
   }
 
-  private flush(): void {
-    const batch = this.pending;
-    this.pending = [];
+  /** One claim: one EVALSHA. Several: one pipeline. A reply that is an error fails the whole batch (its jobs retry). */
+  private async runClaims(batch: PendingClaim[]): Promise<Array<string | null>> {
     if (batch.length === 1) {
       const [only] = batch as [PendingClaim];
-      (this.redis as ClaimingRedis)[CLAIM_COMMAND](only.key, only.jobId, this.windowMs).then(only.resolve, only.reject);
-      return;
+      return [await (this.redis as ClaimingRedis)[CLAIM_COMMAND](only.key, only.jobId, this.windowMs)];
     }
     const pipeline = this.redis.pipeline() as unknown as ClaimPipeline;
     for (const claim of batch) pipeline[CLAIM_COMMAND](claim.key, claim.jobId, this.windowMs);
-    pipeline.exec().then(
-      (results) => {
-        batch.forEach((claim, i) => {
-          const [error, owner] = results?.[i] ?? [new Error("no reply to the event claim"), null];
-          if (error) claim.reject(error);
-          else claim.resolve(owner as string | null);
-        });
-      },
-      (error: unknown) => {
-        for (const claim of batch) claim.reject(error);
-      },
-    );
+    const replies = (await pipeline.exec()) ?? [];
+    return batch.map((_, i) => {
+      const [error, owner] = replies[i] ?? [new Error("no reply to the event claim"), null];
+      if (error) throw error;
+      return owner as string | null;
+    });
   }
 }

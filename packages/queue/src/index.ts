@@ -1,3 +1,4 @@
 export * from "./callback-queue.ts";
 export { createProducerConnection, createWorkerConnection, isConnected, type RedisClient } from "./connections.ts";
 export { EventClaims, type ClaimOutcome } from "./event-claims.ts";
+export { createTickBatcher } from "./tick-batcher.ts";
