@@ -37,6 +37,7 @@ function defaultSink(config: WorkerConfig, observe: ObserveDelivery): EventSink 
     url: config.FORWARD_URL,
     secret: config.FORWARD_SECRET,
     timeoutMs: config.FORWARD_TIMEOUT,
+    maxSockets: config.WORKER_CONCURRENCY,
   });
   return async (event, { receivedAt, logger }) => {
     const delivered = await deliver(event, receivedAt);

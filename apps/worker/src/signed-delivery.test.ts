@@ -1,0 +1,96 @@
+import { createServer, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { RelayEvent } from "@yuju-relay/protocol";
+import { freePort } from "@yuju-relay/testing";
+import { UnrecoverableError } from "bullmq";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RetryableDeliveryError } from "./delivery-errors.ts";
+import { createSignedDelivery } from "./signed-delivery.ts";
+
+const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const event = { id: "msg_1", type: "message.received", data: { messageId: "1" } } as unknown as RelayEvent;
+
+describe("signed delivery against a real HTTP endpoint", () => {
+  let server: Server;
+  let base: string;
+  const received: Array<{ headers: Record<string, string>; body: string }> = [];
+  // Each test says how the endpoint answers.
+  let answer: (res: ServerResponse) => void = (res) => res.writeHead(200).end();
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        received.push({ headers: req.headers as Record<string, string>, body });
+        answer(res);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
+
+  const deliver = (url = `${base}/events`, timeoutMs = 2_000) =>
+    createSignedDelivery({ url, secret: SECRET, timeoutMs })(event, "2026-11-21T12:00:00.000Z");
+  const failure = async (promise: Promise<unknown>) => {
+    try {
+      await promise;
+    } catch (error) {
+      return error as Error;
+    }
+    throw new Error("expected the delivery to fail");
+  };
+
+  it("posts {type, timestamp, data} with a signature the standardwebhooks package verifies", async () => {
+    answer = (res) => res.writeHead(204).end();
+    const result = await deliver();
+    expect(result.status).toBe(204);
+    const last = received.at(-1)!;
+    const verified = new Webhook(SECRET).verify(last.body, last.headers) as Record<string, unknown>;
+    expect(verified).toEqual({
+      type: "message.received",
+      timestamp: "2026-11-21T12:00:00.000Z",
+      data: { messageId: "1" },
+    });
+    expect(last.headers["webhook-id"]).toBe("msg_1");
+  });
+
+  it("retries a 429, honouring Retry-After", async () => {
+    answer = (res) => res.writeHead(429, { "retry-after": "7" }).end("slow down");
+    const error = await failure(deliver());
+    expect(error).toBeInstanceOf(RetryableDeliveryError);
+    expect((error as RetryableDeliveryError).retryAfterMs).toBe(7_000);
+    expect(error.message).toMatch(/answered 429: slow down/);
+  });
+
+  it("fails a 410 (endpoint gone) and a redirect at once", async () => {
+    answer = (res) => res.writeHead(410).end();
+    expect(await failure(deliver())).toBeInstanceOf(UnrecoverableError);
+    answer = (res) => res.writeHead(302, { location: "/elsewhere" }).end();
+    expect((await failure(deliver())).message).toMatch(/answered 302.*not retried/);
+  });
+
+  it("retries an endpoint that does not answer in time", async () => {
+    answer = () => {}; // never answers
+    const started = performance.now();
+    const error = await failure(deliver(`${base}/events`, 300));
+    expect(error).toBeInstanceOf(RetryableDeliveryError);
+    expect(error.message).toMatch(/no answer within 300ms/);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it("retries a refused connection, and never puts URL credentials in the reason", async () => {
+    const closedPort = await freePort();
+    const error = await failure(deliver(`http://user:hunter2@127.0.0.1:${closedPort}/events?key=s3cret`));
+    expect(error).toBeInstanceOf(RetryableDeliveryError);
+    expect(error.message).toMatch(/ECONNREFUSED/);
+    expect(error.message).not.toMatch(/hunter2|s3cret/);
+  });
+});
