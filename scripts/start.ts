@@ -10,6 +10,7 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { waitForRedis } from "@yuju-relay/queue";
 
 const root = resolve(fileURLToPath(import.meta.url), "../..");
 const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
@@ -20,26 +21,6 @@ function prefixed(name: string, child: ChildProcess) {
   for (const stream of [child.stdout, child.stderr]) {
     if (stream) createInterface({ input: stream }).on("line", (line) => process.stdout.write(`[${name}] ${line}\n`));
   }
-}
-
-async function waitForRedis(url: string, redis: ChildProcess): Promise<void> {
-  const { Redis } = await import("ioredis");
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (redis.exitCode !== null) throw new Error(`redis-server exited with code ${redis.exitCode}`);
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on("error", () => {});
-    try {
-      await client.connect();
-      await client.ping();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    } finally {
-      client.disconnect();
-    }
-  }
-  throw new Error(`redis-server did not answer at ${url} within 10 s`);
 }
 
 async function localRedis(): Promise<string> {
@@ -82,7 +63,7 @@ async function localRedis(): Promise<string> {
   prefixed("redis", redis);
   children.push(redis);
   const url = `redis://127.0.0.1:${port}`;
-  await waitForRedis(url, redis);
+  await waitForRedis(url, { stillStarting: () => redis.exitCode === null });
   say(`started redis-server on ${url}, data (AOF) in ${dir}`);
   return url;
 }

@@ -2,3 +2,4 @@ export * from "./callback-queue.ts";
 export { createProducerConnection, createWorkerConnection, isConnected, type RedisClient } from "./connections.ts";
 export { EventClaims, type ClaimOutcome } from "./event-claims.ts";
 export { createTickBatcher } from "./tick-batcher.ts";
+export { waitForRedis } from "./wait-for-redis.ts";

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
+import { waitForRedis } from "@yuju-relay/queue";
 import { freePort } from "./free-port.ts";
 
 /** A Redis this test run owns, and can stop and start again on the same port (fault tests). */
@@ -11,26 +11,6 @@ export interface TestRedis {
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
-}
-
-async function waitForPing(url: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on("error", () => {});
-    try {
-      await client.connect();
-      await client.ping();
-      return;
-    } catch (error) {
-      lastError = error;
-      await new Promise((r) => setTimeout(r, 50));
-    } finally {
-      client.disconnect();
-    }
-  }
-  throw new Error(`Redis at ${url} did not answer within ${timeoutMs}ms: ${String(lastError)}`);
 }
 
 /** `redis-server` from PATH on a free port, no persistence: throwaway data for one run. */
@@ -63,7 +43,7 @@ export async function startRedisServerBinary(): Promise<TestRedis> {
       spawned.once("error", (e) => reject(new Error(`cannot start redis-server (${e.message}): is it installed?`)));
       spawned.once("spawn", () => resolve());
     });
-    await waitForPing(url);
+    await waitForRedis(url);
   };
   const stop = async () => {
     const running = child;
@@ -91,7 +71,7 @@ export async function startRedisContainer(): Promise<TestRedis> {
       .withExposedPorts({ container: 6379, host: hostPort })
       .withCommand(["redis-server", "--save", "", "--appendonly", "no"])
       .start();
-    await waitForPing(url);
+    await waitForRedis(url);
   };
   const stop = async () => {
     const running = container;
