@@ -128,12 +128,12 @@ async function burst(name: string, count: number, onAccepted?: (accepted: number
 async function workerContainers(): Promise<string[]> {
   return (await compose(["ps", "-a", "-q", "worker"])).split("\n").filter(Boolean);
 }
-async function logLines(container: string): Promise<Array<{ msg?: string }>> {
+async function logLines(container: string): Promise<Array<{ msg?: string; signal?: string }>> {
   const { stdout, stderr } = await run("docker", ["logs", container], { env: dockerEnv, maxBuffer: 256 * 1024 * 1024 });
   return (stdout + stderr)
     .split("\n")
     .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as { msg?: string });
+    .map((l) => JSON.parse(l) as { msg?: string; signal?: string });
 }
 async function inspect(container: string, format: string): Promise<string> {
   return (await docker(["inspect", "--format", format, container])).trim();
@@ -211,7 +211,7 @@ try {
     const name = (await inspect(id, "{{.Name}}")).replace(/^\//, "");
     const code = await inspect(id, "{{.State.ExitCode}}");
     const lines = await logLines(id);
-    const shutdownAt = lines.findLastIndex((l) => l.msg === "shutting down: finishing active jobs");
+    const shutdownAt = lines.findLastIndex((l) => l.msg === "shutting down" && l.signal === "SIGTERM");
     const finished = lines.slice(shutdownAt + 1).filter((l) => l.msg === "event delivered").length;
     finishedDuringShutdown += shutdownAt >= 0 ? finished : 0;
     // By presence, not position: Docker may store a container's last lines slightly out of order.
