@@ -1,6 +1,24 @@
 import { isConnected, type CallbackJobData, type RedisClient } from "@yuju-relay/queue";
-import type { Queue, Worker } from "bullmq";
+import type { Job, Queue, Worker } from "bullmq";
 import { Counter, Histogram, type Registry } from "prom-client";
+
+/** No attempt left, or a failure that retrying cannot fix: the job now waits in the failed set for a replay. */
+export function isFinalFailure(job: Job, error: Error): boolean {
+  return error.name === "UnrecoverableError" || job.attemptsMade >= (job.opts.attempts ?? 1);
+}
+
+/** Time for the downstream to answer each signed delivery. Needed by the sink before the worker exists. */
+export function createDeliveryMetrics(registry: Registry) {
+  const deliveries = new Histogram({
+    name: "yuju_delivery_duration_seconds",
+    help: "Time for the downstream to answer a signed delivery, by status class",
+    labelNames: ["status"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  return (status: number, durationMs: number) =>
+    deliveries.observe({ status: `${Math.floor(status / 100)}xx` }, durationMs / 1000);
+}
 
 /**
  * Readiness that proves consumption, not just a PING: "worker stops consuming after a Redis outage"
@@ -32,21 +50,10 @@ export function createWorkerHealth(deps: {
   });
   worker.on("failed", (job, error) => {
     if (!job) return;
-    const final = error.name === "UnrecoverableError" || job.attemptsMade >= (job.opts.attempts ?? 1);
-    jobs.inc({ kind: job.name, outcome: final ? "failed" : "retrying" });
-  });
-  const deliveries = new Histogram({
-    name: "yuju_delivery_duration_seconds",
-    help: "Time for the downstream to answer a signed delivery, by status class",
-    labelNames: ["status"],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
+    jobs.inc({ kind: job.name, outcome: isFinalFailure(job, error) ? "failed" : "retrying" });
   });
 
   return {
-    observeDelivery(status: number, durationMs: number) {
-      deliveries.observe({ status: `${Math.floor(status / 100)}xx` }, durationMs / 1000);
-    },
     async ready(): Promise<{ ready: true } | { ready: false; reason: string }> {
       if (worker.closing) return { ready: false, reason: "worker is shutting down" };
       // A paused worker is judged by the stall check below: idle is fine, idle while jobs wait is not.

@@ -15,7 +15,7 @@ import { createEventHandlers, type EventHandlers, type EventSink } from "./event
 import { createCallbackProcessor, type CallbackJobResult } from "./process-callback.ts";
 import { relayBackoff } from "./retry-backoff.ts";
 import { createSignedDelivery } from "./signed-delivery.ts";
-import { createWorkerHealth } from "./worker-health.ts";
+import { createDeliveryMetrics, createWorkerHealth, isFinalFailure } from "./worker-health.ts";
 
 export interface RunningWorker {
   worker: Worker<CallbackJobData, CallbackJobResult>;
@@ -71,9 +71,7 @@ export async function startWorker(
   customHandlers?: EventHandlers,
 ): Promise<RunningWorker> {
   const registry = createMetricsRegistry("worker");
-  // Bound once the worker exists; deliveries only happen after that.
-  let observeDelivery: ObserveDelivery = () => {};
-  const handlers = customHandlers ?? createEventHandlers(defaultSink(config, (s, d) => observeDelivery(s, d)));
+  const handlers = customHandlers ?? createEventHandlers(defaultSink(config, createDeliveryMetrics(registry)));
   const connection = createWorkerConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER });
   connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
   const claims = new EventClaims(connection, config.QUEUE_PREFIX, config.DEDUP_WINDOW);
@@ -91,7 +89,7 @@ export async function startWorker(
   );
   worker.on("failed", (job, error) => {
     if (!job) return;
-    const final = job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === "UnrecoverableError";
+    const final = isFinalFailure(job, error);
     logger[final ? "error" : "warn"](
       { jobId: job.id, kind: job.name, attempt: job.attemptsMade, err: error.message },
       final ? "job failed (kept for replay)" : "job failed, will retry",
@@ -101,7 +99,6 @@ export async function startWorker(
   const queue = createCallbackQueue(connection, config.QUEUE_PREFIX);
   registerQueueMetrics(registry, queue);
   const health = createWorkerHealth({ worker, queue, connection, registry, stallAfterMs: config.STALL_AFTER });
-  observeDelivery = health.observeDelivery;
   await worker.waitUntilReady();
   const ops =
     config.OPS_PORT === undefined ? null : await startOpsServer(config.OPS_PORT, config.OPS_HOST, registry, health);
