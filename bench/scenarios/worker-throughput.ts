@@ -2,6 +2,7 @@ import { CALLBACK_QUEUE, callbackJobOptions, type CallbackJobData } from "@yuju-
 import { Queue } from "bullmq";
 import { storedJobData } from "../lib/body.ts";
 import { startChild } from "../lib/child.ts";
+import { processCpuSeconds } from "../lib/machine.ts";
 import type { BenchContext, ScenarioResult } from "../lib/report.ts";
 import { round } from "../lib/stats.ts";
 
@@ -11,6 +12,10 @@ const ATTEMPTS = 15;
 
 interface Drain {
   rate: number;
+  /** CPU time (user + system) the worker process spent per job, µs: steadier than the rate on a shared VM. */
+  cpuUsPerJob: number;
+  /** The same for Redis, which runs on the other core. */
+  redisCpuUsPerJob: number;
   completed: number;
   failed: number;
   /** Redis used_memory: before filling, once filled, once drained. */
@@ -44,14 +49,21 @@ async function drain(ctx: BenchContext, mode: "app" | "noop", tag: string): Prom
     EXPECT: String(JOBS),
     KEEP_COMPLETED_COUNT: String(JOBS),
   });
+  const workerCpu = processCpuSeconds(child.pid);
+  const redisCpu = processCpuSeconds(ctx.redis.pid);
   try {
     const done = await child.next<{ type: string; completed: number; failed: number; firstAt: number; lastAt: number }>(
       "drained",
       180_000,
     );
+    const perJob = (seconds: number) => Math.round((seconds * 1e6) / JOBS);
+    const cpuUsPerJob = perJob(processCpuSeconds(child.pid) - workerCpu);
+    const redisCpuUsPerJob = perJob(processCpuSeconds(ctx.redis.pid) - redisCpu);
     const drained = await ctx.redis.usedMemory();
     return {
       rate: (done.completed + done.failed - 1) / ((done.lastAt - done.firstAt) / 1000),
+      cpuUsPerJob,
+      redisCpuUsPerJob,
       completed: done.completed,
       failed: done.failed,
       memory: { empty, filled, drained },
@@ -67,15 +79,20 @@ export async function workerThroughput(ctx: BenchContext): Promise<ScenarioResul
   const app: Drain[] = [];
   for (let r = 0; r < ctx.rounds; r++) {
     noop.push(await drain(ctx, "noop", `noop${r}`));
-    ctx.log(`  no-op BullMQ worker round ${r + 1}: ${Math.round(noop.at(-1)!.rate)} jobs/s`);
+    const base = noop.at(-1)!;
+    ctx.log(
+      `  no-op BullMQ worker round ${r + 1}: ${Math.round(base.rate)} jobs/s (${base.cpuUsPerJob} + ${base.redisCpuUsPerJob} µs CPU per job, worker + Redis)`,
+    );
     app.push(await drain(ctx, "app", `app${r}`));
     const last = app.at(-1)!;
     ctx.log(
-      `  app worker          round ${r + 1}: ${Math.round(last.rate)} jobs/s (${last.completed} completed, ${last.failed} failed)`,
+      `  app worker          round ${r + 1}: ${Math.round(last.rate)} jobs/s (${last.cpuUsPerJob} + ${last.redisCpuUsPerJob} µs CPU per job; ${last.completed} completed, ${last.failed} failed)`,
     );
   }
   const best = (runs: Drain[]) => Math.max(...runs.map((d) => d.rate));
   const ratio = best(app) / best(noop);
+  const leastCpu = (runs: Drain[]) => Math.min(...runs.map((d) => d.cpuUsPerJob));
+  const leastRedisCpu = (runs: Drain[]) => Math.min(...runs.map((d) => d.redisCpuUsPerJob));
   // Per job: its hash, its entry in the completed set, its event claim, and its share of the events stream.
   const perJob = app.map((d) => (d.memory.drained - d.memory.empty) / JOBS);
   const waitingPerJob = app.map((d) => (d.memory.filled - d.memory.empty) / JOBS);
@@ -90,6 +107,14 @@ export async function workerThroughput(ctx: BenchContext): Promise<ScenarioResul
         ratio: round(ratio),
         target: ">= 0.90 x no-op",
         met: ratio >= 0.9 && app.every((d) => d.failed === 0),
+      },
+      {
+        scenario: "3. CPU per job, worker + Redis (least of the rounds)",
+        measured: `${leastCpu(app)} + ${leastRedisCpu(app)} µs`,
+        baseline: `${leastCpu(noop)} + ${leastRedisCpu(noop)} µs no-op`,
+        ratio: round(leastCpu(noop) / leastCpu(app)),
+        target: "(no-op / app worker: the ceiling of the ratio)",
+        met: null,
       },
       {
         scenario: "5. Redis bytes per retained completed job",

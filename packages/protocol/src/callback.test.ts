@@ -73,6 +73,24 @@ describe("message tolerance", () => {
     ]);
   });
 
+  it("reads boolean strings, numeric-string enums and blank ids as the event's own types", () => {
+    const event = ok(
+      message({
+        isSelf: "true",
+        mentionSelf: "false",
+        coworker: null,
+        source: "3",
+        contactType: "1",
+        chatId: " ",
+        botId: 9,
+      }),
+    );
+    if (event.type !== "message.received") throw new Error("kind");
+    expect(event.data).toMatchObject({ isSelf: true, mentionSelf: false, source: 3, chatId: null });
+    expect(event.data.contact).toMatchObject({ coworker: false, type: 1 });
+    expect(event.data.bot.id).toBe("9");
+  });
+
   it("prefers the clean roomWecomChatId key over the tab-suffixed one", () => {
     const event = ok(message({ roomId: "r", roomWecomChatId: "clean", "roomWecomChatId\t": "tab" }));
     expect(event.type === "message.received" && event.data.room?.wecomChatId).toBe("clean");
@@ -109,6 +127,27 @@ describe("room member callbacks", () => {
     const d = ok(room({ leftMember: [member("a"), member("b")], timestamp: "1742261285001" }));
     expect(a.id).toBe(b.id);
     expect(new Set([a.id, c.id, d.id]).size).toBe(3);
+  });
+
+  it("reads numeric member ids, string booleans and a missing botInfo", () => {
+    const event = ok(
+      room({ botInfo: null, chatId: "", leftMember: [{ imContactId: 42, isFriend: "false", contactType: "2" }] }),
+    );
+    if (event.type !== "room.members_left") throw new Error(`got ${event.type}`);
+    expect(event.data.members).toEqual([
+      {
+        id: "42",
+        name: null,
+        alias: null,
+        avatarUrl: null,
+        isFriend: false,
+        contactType: 2,
+        coworker: false,
+        isSelf: false,
+      },
+    ]);
+    expect(event.data.bot).toEqual({ id: null, wxid: null, weixin: null, name: null });
+    expect(event.data.room.chatId).toBeNull();
   });
 
   it("falls back to chatId when imRoomId is absent", () => {

@@ -1,49 +1,41 @@
 import { z } from "zod";
-import {
-  looseRecord,
-  looseString,
-  optionalBoolean,
-  optionalId,
-  optionalInt,
-  looseInt,
-  rawTimestamp,
-  requiredId,
-  withTrimmedKeys,
-} from "./wire-values.ts";
+import { booleanLike, integer, looseRecord, requiredId, stringOrNumber, withTrimmedKeys } from "./wire-values.ts";
 
 /**
  * The message callback (对话消息回调, `/notice`): one message a request, wrapped in `{ data }`.
- * Loose objects: keys the platform adds later are kept, not rejected.
+ * Keys the platform adds later are accepted, not rejected (the stored job keeps the body as sent;
+ * the event carries the fields below and the whole `payload`). The values are checked here and
+ * converted by `normalizeMessage`.
  */
 export const MessageDataSchema = z.preprocess(
   withTrimmedKeys,
-  z.looseObject({
+  z.object({
     messageId: requiredId,
-    chatId: optionalId,
-    avatar: looseString,
-    roomTopic: looseString,
-    roomId: optionalId,
-    contactName: looseString,
-    contactId: optionalId,
-    payload: looseRecord.nullish().transform((v) => v ?? {}),
-    type: looseInt,
-    timestamp: rawTimestamp,
-    botId: optionalId,
-    contactType: optionalInt,
-    coworker: optionalBoolean,
-    botWxid: optionalId,
-    botWeixin: optionalId,
-    source: optionalInt,
-    sendBy: optionalId,
-    isSelf: optionalBoolean,
-    mentionSelf: optionalBoolean,
-    externalUserId: optionalId,
+    chatId: stringOrNumber,
+    avatar: stringOrNumber,
+    roomTopic: stringOrNumber,
+    roomId: stringOrNumber,
+    contactName: stringOrNumber,
+    contactId: stringOrNumber,
+    payload: looseRecord.nullish(),
+    type: integer,
+    timestamp: stringOrNumber,
+    botId: stringOrNumber,
+    contactType: integer.nullish(),
+    coworker: booleanLike,
+    botWxid: stringOrNumber,
+    botWeixin: stringOrNumber,
+    source: integer.nullish(),
+    sendBy: stringOrNumber,
+    isSelf: booleanLike,
+    mentionSelf: booleanLike,
+    externalUserId: stringOrNumber,
     // Also arrives as "roomWecomChatId\t" (the seed's spelling): withTrimmedKeys folds it in.
-    roomWecomChatId: optionalId,
+    roomWecomChatId: stringOrNumber,
   }),
 );
 
-export const MessageCallbackSchema = z.looseObject({ data: MessageDataSchema });
+export const MessageCallbackSchema = z.object({ data: MessageDataSchema });
 
 export type MessageCallback = z.infer<typeof MessageCallbackSchema>;
 export type MessageData = MessageCallback["data"];

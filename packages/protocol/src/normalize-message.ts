@@ -2,8 +2,9 @@ import type { MessageReceivedEvent } from "./events.ts";
 import type { MessageData } from "./message-callback.ts";
 import { messageKindOf } from "./message-kinds.ts";
 import { parsePlatformTimestamp } from "./timestamps.ts";
+import { boolOf, idOf, intOf, rawTimestampOf, textOf } from "./wire-values.ts";
 
-function textOf(payload: Record<string, unknown>): string | null {
+function messageTextOf(payload: Record<string, unknown>): string | null {
   // Public models put text in `payload.text`; the seed's own sample uses `payload.content`.
   if (typeof payload.text === "string") return payload.text;
   if (typeof payload.content === "string") return payload.content;
@@ -11,38 +12,48 @@ function textOf(payload: Record<string, unknown>): string | null {
 }
 
 export function normalizeMessage(data: MessageData): MessageReceivedEvent {
-  const kind = messageKindOf(data.type);
-  const isGroup = data.roomId !== null;
+  const messageType = Number(data.type);
+  const kind = messageKindOf(messageType);
+  const roomId = idOf(data.roomId);
+  const avatar = textOf(data.avatar);
+  const payload = data.payload ?? {};
+  const timestamp = rawTimestampOf(data.timestamp);
+  const messageId = String(data.messageId);
   return {
-    id: `msg_${data.messageId}`,
+    id: `msg_${messageId}`,
     type: "message.received",
     data: {
-      messageId: data.messageId,
-      chatId: data.chatId,
+      messageId,
+      chatId: idOf(data.chatId),
       kind,
-      messageType: data.type,
-      text: kind === "text" ? textOf(data.payload) : null,
-      isGroup,
+      messageType,
+      text: kind === "text" ? messageTextOf(payload) : null,
+      isGroup: roomId !== null,
       room:
-        data.roomId === null
+        roomId === null
           ? null
-          : { id: data.roomId, topic: data.roomTopic, wecomChatId: data.roomWecomChatId, avatarUrl: data.avatar },
+          : {
+              id: roomId,
+              topic: textOf(data.roomTopic),
+              wecomChatId: idOf(data.roomWecomChatId),
+              avatarUrl: avatar,
+            },
       contact: {
-        id: data.contactId,
-        name: data.contactName,
-        type: data.contactType,
-        externalUserId: data.externalUserId,
-        coworker: data.coworker ?? false,
-        avatarUrl: isGroup ? null : data.avatar,
+        id: idOf(data.contactId),
+        name: textOf(data.contactName),
+        type: intOf(data.contactType),
+        externalUserId: idOf(data.externalUserId),
+        coworker: boolOf(data.coworker) ?? false,
+        avatarUrl: roomId === null ? avatar : null,
       },
-      bot: { id: data.botId, wxid: data.botWxid, weixin: data.botWeixin, name: null },
-      isSelf: data.isSelf ?? false,
-      mentionSelf: data.mentionSelf ?? false,
-      source: data.source,
-      sendBy: data.sendBy,
-      sentAt: parsePlatformTimestamp(data.timestamp),
-      rawTimestamp: data.timestamp,
-      payload: data.payload,
+      bot: { id: idOf(data.botId), wxid: idOf(data.botWxid), weixin: idOf(data.botWeixin), name: null },
+      isSelf: boolOf(data.isSelf) ?? false,
+      mentionSelf: boolOf(data.mentionSelf) ?? false,
+      source: intOf(data.source),
+      sendBy: idOf(data.sendBy),
+      sentAt: parsePlatformTimestamp(timestamp),
+      rawTimestamp: timestamp,
+      payload,
     },
   };
 }

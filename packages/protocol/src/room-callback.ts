@@ -1,15 +1,16 @@
 import { z } from "zod";
-import { looseString, optionalBoolean, optionalId, optionalInt, rawTimestamp, requiredId } from "./wire-values.ts";
+import { booleanLike, idOf, integer, requiredId, stringOrNumber } from "./wire-values.ts";
 
-export const RoomMemberSchema = z.looseObject({
+// Values are checked here and converted by `normalizeRoomMembers`; unknown keys are accepted.
+export const RoomMemberSchema = z.object({
   imContactId: requiredId,
-  nickName: looseString,
-  avatarUrl: looseString,
-  roomAlias: looseString,
-  isFriend: optionalBoolean,
-  contactType: optionalInt,
-  coworker: optionalBoolean,
-  isSelf: optionalBoolean,
+  nickName: stringOrNumber,
+  avatarUrl: stringOrNumber,
+  roomAlias: stringOrNumber,
+  isFriend: booleanLike,
+  contactType: integer.nullish(),
+  coworker: booleanLike,
+  isSelf: booleanLike,
 });
 
 const memberList = z.array(RoomMemberSchema).nullish();
@@ -20,25 +21,22 @@ const memberList = z.array(RoomMemberSchema).nullish();
  * assumed to mirror it with `joinedMember(s)`.
  */
 export const RoomMemberCallbackSchema = z
-  .looseObject({
-    chatId: optionalId,
-    botInfo: z
-      .looseObject({ imBotId: optionalId, wecomUserId: optionalId, nickName: looseString })
-      .nullish()
-      .transform((v) => v ?? { imBotId: null, wecomUserId: null, nickName: null }),
-    imRoomId: optionalId,
-    topic: looseString,
-    avatarUrl: looseString,
-    ownerImContactId: optionalId,
+  .object({
+    chatId: stringOrNumber,
+    botInfo: z.object({ imBotId: stringOrNumber, wecomUserId: stringOrNumber, nickName: stringOrNumber }).nullish(),
+    imRoomId: stringOrNumber,
+    topic: stringOrNumber,
+    avatarUrl: stringOrNumber,
+    ownerImContactId: stringOrNumber,
     leftMember: memberList,
     leftMembers: memberList,
     joinedMember: memberList,
     joinedMembers: memberList,
-    groupId: optionalId,
-    timestamp: rawTimestamp,
+    groupId: stringOrNumber,
+    timestamp: stringOrNumber,
   })
   .superRefine((body, ctx) => {
-    if (body.imRoomId === null && body.chatId === null) {
+    if (idOf(body.imRoomId) === null && idOf(body.chatId) === null) {
       ctx.addIssue({ code: "custom", path: ["imRoomId"], message: "a room event needs imRoomId or chatId" });
     }
     const left = (body.leftMember?.length ?? 0) + (body.leftMembers?.length ?? 0);

@@ -1,45 +1,48 @@
 import { z } from "zod";
 
 // The platform types every id as a string, but public integrations send some as JSON numbers,
-// and the docs' own samples use `""` or omit fields that do not apply. These parsers accept all of
-// that and hand the normalizer one shape: a value or null.
+// and the docs' own samples use `""` or omit fields that do not apply. The schemas below only check
+// that a value is one of the shapes seen on the wire; the functions after them turn it into the one
+// shape the events carry (a value or null). Zod's `.transform()` chains did both in one place, but
+// cost the worker about 20 µs per job, more than BullMQ's own work on a job (docs/performance.md).
 
-/** A string-typed field: string or number (ids), or absent / null → null. */
-export const looseString = z
-  .union([z.string(), z.number()])
-  .nullish()
-  .transform((v) => (v === null || v === undefined ? null : String(v)));
-
-/** Like `looseString`, but `""` also means "not there" (room fields of private chats). */
-export const optionalId = looseString.transform((v) => (v === null || v.trim() === "" ? null : v));
+/** A string-typed field: string or number (ids), or absent / null. Read with `textOf` or `idOf`. */
+export const stringOrNumber = z.union([z.string(), z.number()]).nullish();
 
 /** An id that must be present and non-empty: an event without it cannot be identified. */
 export const requiredId = z
   .union([z.string(), z.number()], "expected a string id")
-  .transform((v) => String(v))
-  .refine((v) => v.trim() !== "", "must not be empty");
+  .refine((v) => String(v).trim() !== "", "must not be empty");
 
 /** A number-typed enum field (`type`, `source`, `contactType`): any integer, as number or numeric string. */
-export const looseInt = z
-  .union([z.number().int(), z.string().regex(/^-?\d+$/, "expected an integer")], "expected an integer")
-  .transform((v) => Number(v));
+export const integer = z.union(
+  [z.number().int(), z.string().regex(/^-?\d+$/, "expected an integer")],
+  "expected an integer",
+);
 
-export const optionalInt = looseInt.nullish().transform((v) => v ?? null);
-
-/** A boolean field; `"true"`/`"false"` strings are tolerated, absent / null → null. */
-export const optionalBoolean = z
-  .union([z.boolean(), z.enum(["true", "false"])], "expected a boolean")
-  .nullish()
-  .transform((v) => (v === null || v === undefined ? null : v === true || v === "true"));
-
-/** Timestamps are typed as strings but arrive as numeric strings, numbers, or placeholders. */
-export const rawTimestamp = z
-  .union([z.string(), z.number()])
-  .nullish()
-  .transform((v) => v ?? null);
+/** A boolean field; `"true"`/`"false"` strings are tolerated. Read with `boolOf`. */
+export const booleanLike = z.union([z.boolean(), z.enum(["true", "false"])], "expected a boolean").nullish();
 
 /** A JSON object whose keys we keep whatever they are. */
 export const looseRecord = z.record(z.string(), z.unknown());
+
+type Wire<T> = T | null | undefined;
+
+export const textOf = (v: Wire<string | number>): string | null => (v === null || v === undefined ? null : String(v));
+
+/** Like `textOf`, but `""` also means "not there" (room fields of private chats). */
+export function idOf(v: Wire<string | number>): string | null {
+  const text = textOf(v);
+  return text === null || text.trim() === "" ? null : text;
+}
+
+export const intOf = (v: Wire<string | number>): number | null => (v === null || v === undefined ? null : Number(v));
+
+export const boolOf = (v: Wire<boolean | "true" | "false">): boolean | null =>
+  v === null || v === undefined ? null : v === true || v === "true";
+
+/** Timestamps are typed as strings but arrive as numeric strings, numbers, or placeholders: kept as sent. */
+export const rawTimestampOf = (v: Wire<string | number>): string | number | null => v ?? null;
 
 /**
  * Copies keys that carry stray whitespace to their trimmed name (the seed spells

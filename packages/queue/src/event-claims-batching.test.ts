@@ -8,17 +8,19 @@ describe("EventClaims: claims of one turn go to Redis together (real Redis)", ()
   const prefix = uniquePrefix("claimsbatch");
   afterAll(() => redis.quit());
 
-  it("sends the claims made in one turn as one pipeline, each with its own answer", async () => {
+  it("sends the claims made in one turn as one script call, each with its own answer", async () => {
     const claims = new EventClaims(redis, prefix, 60_000);
-    const pipelines = vi.spyOn(redis, "pipeline");
+    await claims.claim("msg_warm", "job-0"); // loads the script, so that the batch below is one EVALSHA
+    const sent = vi.spyOn(redis, "sendCommand");
     const outcomes = await Promise.all([
       claims.claim("msg_a", "job-1"),
       claims.claim("msg_b", "job-2"),
       claims.claim("msg_a", "job-3"),
       claims.claim("msg_a", "job-1"),
     ]);
-    expect(pipelines).toHaveBeenCalledTimes(1);
-    pipelines.mockRestore();
+    const commands = sent.mock.calls.map(([command]) => command.name);
+    sent.mockRestore();
+    expect(commands).toEqual(["evalsha"]);
     expect(outcomes).toEqual([
       { claimed: true },
       { claimed: true },

@@ -1,25 +1,31 @@
 import type { RedisClient } from "./connections.ts";
 import { createTickBatcher } from "./tick-batcher.ts";
 
-// One round trip, any Redis version (SET ... NX GET needs 7.0), one key: Cluster-safe.
+// Claims a whole batch in one script call: KEYS are the events' claim keys, ARGV the claiming job
+// ids in the same order, then the window. Each reply is false (claimed now) or the owner's job id.
+// One call per batch, not one per claim: the command, its encoding and its reply cost the worker
+// CPU per call, and so does each script run on Redis. Any Redis version (SET ... NX GET needs 7.0).
+// In a Cluster, the keys share the hash-tagged queue prefix (enforced at start), so one slot.
 const CLAIM_SCRIPT = `
-local owner = redis.call('GET', KEYS[1])
-if not owner then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return false
+local window = ARGV[#ARGV]
+local owners = {}
+for i, key in ipairs(KEYS) do
+  local owner = redis.call('GET', key)
+  if owner then
+    owners[i] = owner
+  else
+    redis.call('SET', key, ARGV[i], 'PX', window)
+    owners[i] = false
+  end
 end
-return owner`;
+return owners`;
 
 // Defined on the connection with defineCommand: ioredis then sends EVALSHA (not the script's text on
 // every call) and loads the script itself when Redis does not know it yet (NOSCRIPT).
-const CLAIM_COMMAND = "yujuClaimEvent";
+const CLAIM_COMMAND = "yujuClaimEvents";
 type ClaimingRedis = RedisClient & {
-  [CLAIM_COMMAND](key: string, jobId: string, windowMs: number): Promise<string | null>;
+  [CLAIM_COMMAND](numKeys: number, ...keysThenArgs: Array<string | number>): Promise<Array<string | null>>;
 };
-interface ClaimPipeline {
-  [CLAIM_COMMAND](key: string, jobId: string, windowMs: number): ClaimPipeline;
-  exec(): Promise<Array<[Error | null, unknown]> | null>;
-}
 
 export type ClaimOutcome = { claimed: true } | { claimed: false; ownerJobId: string };
 
@@ -36,7 +42,7 @@ interface PendingClaim {
  * job was durably queued could outlive a failed enqueue and drop the platform's retry.
  *
  * The claims that a worker's concurrent jobs make in the same turn of the event loop go to Redis
- * as one pipeline: one write and one read for all of them instead of one each.
+ * as one script call: one command, one write and one read for all of them instead of one each.
  */
 export class EventClaims {
   private readonly claimInTurn = createTickBatcher((batch: PendingClaim[]) => this.runClaims(batch), { maxBatch: 256 });
@@ -46,7 +52,8 @@ export class EventClaims {
     private readonly prefix: string,
     private readonly windowMs: number,
   ) {
-    if (!(CLAIM_COMMAND in redis)) redis.defineCommand(CLAIM_COMMAND, { numberOfKeys: 1, lua: CLAIM_SCRIPT });
+    // No numberOfKeys: each call says how many keys it passes.
+    if (!(CLAIM_COMMAND in redis)) redis.defineCommand(CLAIM_COMMAND, { lua: CLAIM_SCRIPT });
   }
 
   key(eventId: string): string {
@@ -59,19 +66,15 @@ export class EventClaims {
     return owner === null || owner === jobId ? { claimed: true } : { claimed: false, ownerJobId: owner };
   }
 
-  /** One claim: one EVALSHA. Several: one pipeline. A reply that is an error fails the whole batch (its jobs retry). */
+  /** The batch: one EVALSHA. An error fails the whole batch (its jobs retry). */
   private async runClaims(batch: PendingClaim[]): Promise<Array<string | null>> {
-    if (batch.length === 1) {
-      const [only] = batch as [PendingClaim];
-      return [await (this.redis as ClaimingRedis)[CLAIM_COMMAND](only.key, only.jobId, this.windowMs)];
+    const args: Array<string | number> = batch.map((claim) => claim.key);
+    for (const claim of batch) args.push(claim.jobId);
+    args.push(this.windowMs);
+    const owners = await (this.redis as ClaimingRedis)[CLAIM_COMMAND](batch.length, ...args);
+    if (!Array.isArray(owners) || owners.length !== batch.length) {
+      throw new Error(`event claims: ${batch.length} asked, ${Array.isArray(owners) ? owners.length : 0} answered`);
     }
-    const pipeline = this.redis.pipeline() as unknown as ClaimPipeline;
-    for (const claim of batch) pipeline[CLAIM_COMMAND](claim.key, claim.jobId, this.windowMs);
-    const replies = (await pipeline.exec()) ?? [];
-    return batch.map((_, i) => {
-      const [error, owner] = replies[i] ?? [new Error("no reply to the event claim"), null];
-      if (error) throw error;
-      return owner as string | null;
-    });
+    return owners;
   }
 }
