@@ -1,6 +1,6 @@
 // A worker that drains the queue. MODE says which:
 //   app      the real worker (startWorker: zod validation, normalization, event claim), with
-//            handlers that just return: no outbound I/O
+//            handlers that just return: no outbound I/O (DEDUP_WINDOW=0: without the event claim)
 //   deliver  the real worker delivering signed events to FORWARD_URL
 //   noop     the baseline: a plain BullMQ Worker whose processor returns at once
 import { parseEnv } from "@yuju-relay/config";
@@ -21,6 +21,7 @@ const config = parseEnv(workerEnv, {
   KEEP_COMPLETED_COUNT: keepCompleted,
   FORWARD_URL: process.env.FORWARD_URL,
   FORWARD_SECRET: process.env.FORWARD_SECRET,
+  DEDUP_WINDOW: process.env.DEDUP_WINDOW,
   LOG_LEVEL: "silent",
 });
 const silent = createLogger("worker", "silent");

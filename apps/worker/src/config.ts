@@ -20,9 +20,14 @@ const workerFields = {
   WORKER_CONCURRENCY: envInt({ default: 16, min: 1, max: 1_000 }),
   /**
    * How long a delivered event's id is remembered, so that the platform's redelivery of it is
-   * dropped. Longer than the platform's retry horizon (minutes) with a wide margin.
+   * dropped. Longer than the platform's retry horizon (minutes) with a wide margin. `0` turns
+   * de-duplication off (redeliveries are delivered again, with the same webhook-id, for receivers
+   * that de-duplicate themselves): it saves a Redis round trip per batch of jobs.
    */
-  DEDUP_WINDOW: envDurationMs({ default: "24h", min: 1_000 }),
+  DEDUP_WINDOW: envDurationMs({ default: "24h" }).refine(
+    (ms) => ms === 0 || ms >= 1_000,
+    "must be 0 (off) or at least 1s",
+  ),
   /** First retry delay; it doubles each attempt (with jitter), up to RETRY_MAX_DELAY. */
   RETRY_BASE_DELAY: envDurationMs({ default: "1s", min: 10 }),
   /** Longest wait between two attempts, also the cap on a downstream's Retry-After. */

@@ -179,6 +179,24 @@ describe("pipeline: retries, failures and duplicates", () => {
     ]);
   });
 
+  it("delivers a redelivery again, under the same webhook-id, when de-duplication is off (DEDUP_WINDOW=0)", async () => {
+    const own = await startReceiver();
+    const undeduplicated = await startPipeline(own, { DEDUP_WINDOW: "0" });
+    try {
+      for (let i = 0; i < 2; i++) await sendCallback(`${undeduplicated.ingress.url}/notice`, message("dup-off"));
+      await eventually(() =>
+        expect(own.deliveries.map((d) => d.headers["webhook-id"])).toEqual(["msg_dup-off", "msg_dup-off"]),
+      );
+      const redis = new Redis(inject("redisUrl"));
+      const claimKeys = await redis.keys(`${undeduplicated.queue.opts.prefix}:event-claims:*`);
+      await redis.quit();
+      expect(claimKeys).toEqual([]);
+    } finally {
+      await undeduplicated.close();
+      await own.close();
+    }
+  });
+
   it("retries a downstream that fails twice, then delivers once, with the same webhook-id", async () => {
     receiver.respondWith(503, 500);
     await sendCallback(`${pipeline.ingress.url}/notice`, message("flaky-1"));

@@ -10,9 +10,14 @@ export type CallbackJobResult =
 
 /**
  * One callback job: validate and normalize it, drop it if its event was already taken by another
- * job (a platform redelivery), then hand the event to its handler.
+ * job (a platform redelivery; unless de-duplication is off), then hand the event to its handler.
  */
-export function createCallbackProcessor(deps: { handlers: EventHandlers; claims: EventClaims; logger: Logger }) {
+export function createCallbackProcessor(deps: {
+  handlers: EventHandlers;
+  /** Null when de-duplication is off (DEDUP_WINDOW=0). */
+  claims: EventClaims | null;
+  logger: Logger;
+}) {
   return async function processCallback(job: Job<CallbackJobData>): Promise<CallbackJobResult> {
     const normalized = normalizeCallback(job.data.kind, job.data.body);
     if (!normalized.ok) {
@@ -21,8 +26,8 @@ export function createCallbackProcessor(deps: { handlers: EventHandlers; claims:
     }
     const { event } = normalized;
     const jobId = job.id ?? "";
-    const claim = await deps.claims.claim(event.id, jobId);
-    if (!claim.claimed) {
+    const claim = deps.claims ? await deps.claims.claim(event.id, jobId) : null;
+    if (claim && !claim.claimed) {
       deps.logger.info({ jobId, eventId: event.id, firstJobId: claim.ownerJobId }, "duplicate callback dropped");
       return { outcome: "duplicate", eventId: event.id, firstJobId: claim.ownerJobId };
     }

@@ -74,7 +74,7 @@ export async function startWorker(
   const handlers = customHandlers ?? createEventHandlers(defaultSink(config, createDeliveryMetrics(registry)));
   const connection = createWorkerConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER });
   connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
-  const claims = new EventClaims(connection, config.QUEUE_PREFIX, config.DEDUP_WINDOW);
+  const claims = config.DEDUP_WINDOW > 0 ? new EventClaims(connection, config.QUEUE_PREFIX, config.DEDUP_WINDOW) : null;
   const worker = new Worker<CallbackJobData, CallbackJobResult>(
     CALLBACK_QUEUE,
     withReadableFailures(createCallbackProcessor({ handlers, claims, logger })),
@@ -108,6 +108,7 @@ export async function startWorker(
       prefix: config.QUEUE_PREFIX,
       forwardTo: config.FORWARD_URL ? new URL(config.FORWARD_URL).origin : null,
       backoff: RELAY_BACKOFF,
+      deduplication: claims ? `${config.DEDUP_WINDOW}ms` : "off",
     },
     "worker started",
   );
