@@ -1,8 +1,34 @@
-import { normalizeCallback } from "@yuju-relay/protocol";
+import { normalizeCallback, type RelayEvent } from "@yuju-relay/protocol";
 import type { CallbackJobData, EventClaims } from "@yuju-relay/queue";
 import type { Logger } from "@yuju-relay/logging";
 import { UnrecoverableError, type Job } from "bullmq";
-import { dispatchEvent, type EventHandlers } from "./event-handlers.ts";
+import { dispatchEvent, type EventHandlers, type HandlerContext } from "./event-handlers.ts";
+
+/**
+ * What a handler gets besides its event. A class, not an object literal with a getter: the getter's
+ * closure kept each job's objects alive past the next young-generation GC, which made the worker
+ * promote them and collect them again in the old generation (docs/performance.md).
+ */
+class JobContext implements HandlerContext {
+  private childLogger: Logger | undefined;
+  constructor(
+    private readonly baseLogger: Logger,
+    private readonly event: RelayEvent,
+    readonly jobId: string,
+    readonly attempt: number,
+    readonly receivedAt: string,
+  ) {}
+
+  // A child logger costs a serialization of its bindings (and redaction): made only for a handler
+  // that logs, not for every job.
+  get logger(): Logger {
+    return (this.childLogger ??= this.baseLogger.child({
+      jobId: this.jobId,
+      eventId: this.event.id,
+      type: this.event.type,
+    }));
+  }
+}
 
 export type CallbackJobResult =
   | { outcome: "handled"; eventId: string; type: string; result: unknown }
@@ -31,17 +57,8 @@ export function createCallbackProcessor(deps: {
       deps.logger.info({ jobId, eventId: event.id, firstJobId: claim.ownerJobId }, "duplicate callback dropped");
       return { outcome: "duplicate", eventId: event.id, firstJobId: claim.ownerJobId };
     }
-    // A child logger costs a serialization of its bindings (and redaction): made only for a handler
-    // that logs, not for every job.
-    let logger: Logger | undefined;
-    const result = await dispatchEvent(deps.handlers, event, {
-      jobId,
-      attempt: job.attemptsMade + 1,
-      receivedAt: job.data.receivedAt,
-      get logger() {
-        return (logger ??= deps.logger.child({ jobId, eventId: event.id, type: event.type }));
-      },
-    });
+    const context = new JobContext(deps.logger, event, jobId, job.attemptsMade + 1, job.data.receivedAt);
+    const result = await dispatchEvent(deps.handlers, event, context);
     return { outcome: "handled", eventId: event.id, type: event.type, result: result ?? null };
   };
 }

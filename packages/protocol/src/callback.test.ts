@@ -91,6 +91,15 @@ describe("message tolerance", () => {
     expect(event.data.bot.id).toBe("9");
   });
 
+  it.each([
+    ["a tab", "roomWecomChatId\t"],
+    ["a leading space", " roomWecomChatId"],
+    ["a no-break space", "roomWecomChatId\u00a0"],
+  ])("reads a key spelled with %s as its clean name", (_label, key) => {
+    const event = ok(message({ roomId: "r", [key]: "folded" }));
+    expect(event.type === "message.received" && event.data.room?.wecomChatId).toBe("folded");
+  });
+
   it("prefers the clean roomWecomChatId key over the tab-suffixed one", () => {
     const event = ok(message({ roomId: "r", roomWecomChatId: "clean", "roomWecomChatId\t": "tab" }));
     expect(event.type === "message.received" && event.data.room?.wecomChatId).toBe("clean");

@@ -1,5 +1,5 @@
 import type { RelayEvent } from "./events.ts";
-import { MessageCallbackSchema } from "./message-callback.ts";
+import { parseMessageCallback } from "./message-callback.ts";
 import { normalizeMessage } from "./normalize-message.ts";
 import { RoomMemberCallbackSchema } from "./room-callback.ts";
 import { normalizeRoomMembers } from "./normalize-room.ts";
@@ -51,7 +51,7 @@ export type NormalizeOutcome = { ok: true; event: RelayEvent } | { ok: false; re
 export function normalizeCallback(kind: CallbackKind, body: unknown): NormalizeOutcome {
   switch (kind) {
     case "message": {
-      const parsed = MessageCallbackSchema.safeParse(body);
+      const parsed = parseMessageCallback(body);
       return parsed.success
         ? { ok: true, event: normalizeMessage(parsed.data.data) }
         : { ok: false, reason: `invalid message callback: ${describeIssues(parsed.error)}` };

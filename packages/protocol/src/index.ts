@@ -4,6 +4,7 @@ export { MESSAGE_KINDS, messageKindOf, type MessageKind } from "./message-kinds.
 export {
   MessageCallbackSchema,
   MessageDataSchema,
+  parseMessageCallback,
   type MessageCallback,
   type MessageData,
 } from "./message-callback.ts";

@@ -44,6 +44,8 @@ export const boolOf = (v: Wire<boolean | "true" | "false">): boolean | null =>
 /** Timestamps are typed as strings but arrive as numeric strings, numbers, or placeholders: kept as sent. */
 export const rawTimestampOf = (v: Wire<string | number>): string | number | null => v ?? null;
 
+const isVisibleAscii = (code: number) => code > 32 && code < 127;
+
 /**
  * Copies keys that carry stray whitespace to their trimmed name (the seed spells
  * `"roomWecomChatId\t"`), unless the clean key is also present: the clean spelling wins.
@@ -53,6 +55,9 @@ export function withTrimmedKeys(value: unknown): unknown {
   const source = value as Record<string, unknown>;
   let copy: Record<string, unknown> | undefined;
   for (const key of Object.keys(source)) {
+    // Most keys are clean: look at their ends before making a trimmed copy of each. Non-ASCII ends
+    // go to trim(), which knows every Unicode space.
+    if (isVisibleAscii(key.charCodeAt(0)) && isVisibleAscii(key.charCodeAt(key.length - 1))) continue;
     const trimmed = key.trim();
     if (trimmed !== key && !(trimmed in source)) {
       copy ??= { ...source };
