@@ -12,7 +12,7 @@ import { ingressThroughput } from "./scenarios/ingress-throughput.ts";
 import { workerThroughput } from "./scenarios/worker-throughput.ts";
 
 const aof = (process.env.BENCH_AOF ?? "everysec") as AofMode;
-const rounds = Number(process.env.BENCH_ROUNDS ?? "2");
+const rounds = Number(process.env.BENCH_ROUNDS ?? "3");
 // BENCH_ONLY=1,3 runs a subset while working on one figure; scenario 2 needs 1's max rate
 // (or BENCH_MAX_RATE).
 // BENCH_PIN=0 leaves every process wherever the scheduler puts it.

@@ -20,6 +20,26 @@ export interface BenchChild {
 
 export type ServerName = "ingress" | "bare-koa" | "koa-redis" | "worker";
 
+/**
+ * The node options an app's production image runs it with: NODE_OPTIONS of its Dockerfile stage,
+ * else of the shared `runtime` stage. Read from the Dockerfile so that the bench cannot drift from
+ * it. The Koa references run as a plain app would, with the runtime's options.
+ */
+export function imageNodeOptions(server: ServerName): string[] {
+  const stage = server === "ingress" || server === "worker" ? server : "runtime";
+  const options = new Map<string, string>();
+  let current = "";
+  for (const line of readFileSync(new URL("../../Dockerfile", import.meta.url), "utf8").split("\n")) {
+    const from = /^FROM\s+\S+\s+AS\s+(\S+)/i.exec(line);
+    if (from) current = from[1]!;
+    const env = /^ENV\s.*NODE_OPTIONS=("([^"]*)"|(\S+))/.exec(line);
+    if (env) options.set(current, env[2] ?? env[3] ?? "");
+  }
+  const value = options.get(stage) ?? options.get("runtime");
+  if (value === undefined) throw new Error("Dockerfile: no NODE_OPTIONS in the runtime stage");
+  return value.split(" ").filter(Boolean);
+}
+
 /** Where servers run: bench/run.ts sets it per scenario (null: wherever the scheduler puts them). */
 export const placement: { serverCpus: string | null } = { serverCpus: null };
 
@@ -33,7 +53,7 @@ export async function startChild(server: ServerName, env: Record<string, string>
     // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every bench server (bench/profile-summary.ts reads it).
     // BENCH_NODE_ARGS adds node options to every bench server (e.g. --trace-gc), for diagnosis.
     execArgv: [
-      "--enable-source-maps",
+      ...imageNodeOptions(server),
       ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : []),
       ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
     ],

@@ -5,7 +5,7 @@ import { cannon, type CannonRun } from "../lib/cannon.ts";
 import { startChild } from "../lib/child.ts";
 import { processCpuSeconds } from "../lib/machine.ts";
 import type { BenchContext, ScenarioResult } from "../lib/report.ts";
-import { round, sleep } from "../lib/stats.ts";
+import { medianRound, round, sleep } from "../lib/stats.ts";
 
 export const CONNECTIONS = 50;
 const WARMUP_S = 3;
@@ -93,19 +93,22 @@ export async function ingressThroughput(ctx: BenchContext): Promise<ScenarioResu
       );
     }
   }
-  const best = (server: Server) => runs[server].reduce((a, b) => (b.run.rate > a.run.rate ? b : a));
-  const [koa, redisOnly, ingress] = [best("bare-koa"), best("koa-redis"), best("ingress")];
-  const ratio = ingress.run.rate / koa.run.rate;
+  // The headline is the round with the median ingress/Koa ratio: both measured back to back.
+  const ratios = runs.ingress.map((m, r) => m.run.rate / runs["bare-koa"][r]!.run.rate);
+  const median = medianRound(ratios);
+  const [koa, redisOnly, ingress] = [runs["bare-koa"][median]!, runs["koa-redis"][median]!, runs.ingress[median]!];
+  const ratio = ratios[median]!;
   const allAccounted = runs.ingress.every(
     (m) => m.jobsStored === m.run.ok2xx && m.run.non2xx === 0 && m.run.errors === 0,
   );
   const peak = (server: Server) => Math.max(...runs[server].map((m) => m.peakRss));
   const cpu = (m: Measured) => `${m.cpuUsPerRequest.server} + ${m.cpuUsPerRequest.redis} µs`;
   return {
-    maxRate: ingress.run.rate,
+    // Scenario 2 runs at half of this: the ingress's own best, not the median, is its max rate.
+    maxRate: Math.max(...runs.ingress.map((m) => m.run.rate)),
     rows: [
       {
-        scenario: `1. ingress throughput (1 KB body, ${CONNECTIONS} conns, best of ${ctx.rounds})`,
+        scenario: `1. ingress throughput (1 KB body, ${CONNECTIONS} conns, median of ${ctx.rounds} rounds)`,
         measured: `${Math.round(ingress.run.rate)} req/s`,
         baseline: `${Math.round(koa.run.rate)} req/s bare Koa`,
         ratio: round(ratio),
@@ -113,7 +116,7 @@ export async function ingressThroughput(ctx: BenchContext): Promise<ScenarioResu
         met: ratio >= 0.9,
       },
       {
-        scenario: "1. CPU per request, server + Redis (best runs)",
+        scenario: "1. CPU per request, server + Redis (same round)",
         measured: cpu(ingress),
         baseline: `${cpu(koa)} bare Koa`,
         ratio: round(koa.cpuUsPerRequest.server / ingress.cpuUsPerRequest.server),
@@ -145,6 +148,12 @@ export async function ingressThroughput(ctx: BenchContext): Promise<ScenarioResu
         met: peak("ingress") <= 120 * MB,
       },
     ],
-    details: { connections: CONNECTIONS, warmupS: WARMUP_S, measureS: MEASURE_S, runs },
+    details: {
+      connections: CONNECTIONS,
+      warmupS: WARMUP_S,
+      measureS: MEASURE_S,
+      ratiosByRound: ratios.map((r) => round(r)),
+      runs,
+    },
   };
 }
