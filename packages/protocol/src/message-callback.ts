@@ -36,9 +36,9 @@ export const MessageCallbackSchema = z.object({ data: MessageDataSchema });
 
 /**
  * Validates a message callback, after folding keys with stray whitespace into their clean names
- * (the seed spells `"roomWecomChatId\t"`). The fold is not a `z.preprocess`: zod's transform step
- * kept every parsed job alive past the next young-generation GC, which made the worker promote
- * about 2 KB per job to the old generation and spend about 10 % of its CPU collecting it.
+ * (the seed spells `"roomWecomChatId\t"`). The fold is not a `z.preprocess`: zod's preprocess step
+ * kept every parsed job alive past the next young-generation GC, so the worker promoted its jobs
+ * to the old generation and collected them there again (docs/performance.md).
  */
 export function parseMessageCallback(body: unknown) {
   if (typeof body !== "object" || body === null || !("data" in body)) return MessageCallbackSchema.safeParse(body);
