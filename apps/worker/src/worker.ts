@@ -26,7 +26,7 @@ export interface RunningWorker {
 
 type ObserveDelivery = (status: number, durationMs: number) => void;
 
-function defaultSink(config: WorkerConfig, observe: ObserveDelivery): EventSink {
+function defaultSink(config: WorkerConfig, observe: ObserveDelivery, baseLogger: Logger): EventSink {
   if (!config.FORWARD_URL || !config.FORWARD_SECRET) {
     return async (event, { logger }) => {
       logger.info({ event }, "event (FORWARD_URL unset: logged, not delivered)");
@@ -39,10 +39,12 @@ function defaultSink(config: WorkerConfig, observe: ObserveDelivery): EventSink 
     timeoutMs: config.FORWARD_TIMEOUT,
     maxSockets: config.WORKER_CONCURRENCY,
   });
-  return async (event, { receivedAt, logger }) => {
-    const delivered = await deliver(event, receivedAt);
+  return async (event, context) => {
+    const delivered = await deliver(event, context.receivedAt);
     observe(delivered.status, delivered.durationMs);
-    logger.info(delivered, "event delivered");
+    // context.logger makes a child logger (bindings serialized, redaction set up): only when the
+    // line will be written.
+    if (baseLogger.isLevelEnabled("info")) context.logger.info(delivered, "event delivered");
     return { delivered };
   };
 }
@@ -71,7 +73,7 @@ export async function startWorker(
   customHandlers?: EventHandlers,
 ): Promise<RunningWorker> {
   const registry = createMetricsRegistry("worker");
-  const handlers = customHandlers ?? createEventHandlers(defaultSink(config, createDeliveryMetrics(registry)));
+  const handlers = customHandlers ?? createEventHandlers(defaultSink(config, createDeliveryMetrics(registry), logger));
   const connection = createWorkerConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER });
   connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
   const claims = config.DEDUP_WINDOW > 0 ? new EventClaims(connection, config.QUEUE_PREFIX, config.DEDUP_WINDOW) : null;
