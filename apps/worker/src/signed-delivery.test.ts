@@ -86,6 +86,16 @@ describe("signed delivery against a real HTTP endpoint", () => {
     expect(performance.now() - started).toBeLessThan(2_000);
   });
 
+  it("retries an endpoint that starts its answer but never finishes it, as a timeout", async () => {
+    answer = (res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("partial"); // and never ends
+    };
+    const error = await failure(deliver(`${base}/events`, 300));
+    expect(error).toBeInstanceOf(RetryableDeliveryError);
+    expect(error.message).toMatch(/no answer within 300ms/);
+  });
+
   it("retries a refused connection, and never puts URL credentials in the reason", async () => {
     const closedPort = await freePort();
     const error = await failure(deliver(`http://user:hunter2@127.0.0.1:${closedPort}/events?key=s3cret`));

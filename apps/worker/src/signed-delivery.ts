@@ -48,9 +48,10 @@ export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }
 
   function post(headers: Record<string, string>, payload: string): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      // One deadline for the whole exchange, answer body included. A plain timer, not
-      // AbortSignal.timeout: the signal's event target and stream hooks cost more per request than
-      // the rest of the HTTP client together at a thousand deliveries a second.
+      // One deadline for the whole exchange, answer body included (destroying the request fails it
+      // with this error even when the answer has begun). A plain timer, not AbortSignal.timeout:
+      // the signal's event target and stream hooks were about 3.5 % of the worker's CPU profile at
+      // a thousand deliveries a second.
       const deadline = setTimeout(() => req.destroy(new DeliveryTimeout()), timeoutMs);
       const settle =
         <T>(finish: (value: T) => void) =>
