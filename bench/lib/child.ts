@@ -20,13 +20,9 @@ export interface BenchChild {
 
 export type ServerName = "ingress" | "bare-koa" | "koa-redis" | "worker";
 
-/**
- * The node options an app's production image runs it with: NODE_OPTIONS of its Dockerfile stage,
- * else of the shared `runtime` stage. Read from the Dockerfile so that the bench cannot drift from
- * it. The Koa references run as a plain app would, with the runtime's options.
- */
-export function imageNodeOptions(server: ServerName): string[] {
-  const stage = server === "ingress" || server === "worker" ? server : "runtime";
+let nodeOptionsByStage: Map<string, string> | undefined;
+
+function readNodeOptionsByStage(): Map<string, string> {
   const options = new Map<string, string>();
   let current = "";
   for (const line of readFileSync(new URL("../../Dockerfile", import.meta.url), "utf8").split("\n")) {
@@ -35,6 +31,17 @@ export function imageNodeOptions(server: ServerName): string[] {
     const env = /^ENV\s.*NODE_OPTIONS=("([^"]*)"|(\S+))/.exec(line);
     if (env) options.set(current, env[2] ?? env[3] ?? "");
   }
+  return options;
+}
+
+/**
+ * The node options an app's production image runs it with: NODE_OPTIONS of its Dockerfile stage,
+ * else of the shared `runtime` stage. Read from the Dockerfile so that the bench cannot drift from
+ * it. The Koa references run as a plain app would, with the runtime's options.
+ */
+export function imageNodeOptions(server: ServerName): string[] {
+  const stage = server === "ingress" || server === "worker" ? server : "runtime";
+  const options = (nodeOptionsByStage ??= readNodeOptionsByStage());
   const value = options.get(stage) ?? options.get("runtime");
   if (value === undefined) throw new Error("Dockerfile: no NODE_OPTIONS in the runtime stage");
   return value.split(" ").filter(Boolean);

@@ -26,10 +26,14 @@ export interface RunningWorker {
 
 type ObserveDelivery = (status: number, durationMs: number) => void;
 
+// context.logger makes a child logger (bindings serialized, redaction set up): the sinks touch it
+// only when their line will be written.
 function defaultSink(config: WorkerConfig, observe: ObserveDelivery, baseLogger: Logger): EventSink {
   if (!config.FORWARD_URL || !config.FORWARD_SECRET) {
-    return async (event, { logger }) => {
-      logger.info({ event }, "event (FORWARD_URL unset: logged, not delivered)");
+    return async (event, context) => {
+      if (baseLogger.isLevelEnabled("info")) {
+        context.logger.info({ event }, "event (FORWARD_URL unset: logged, not delivered)");
+      }
       return { logged: true };
     };
   }
@@ -42,8 +46,6 @@ function defaultSink(config: WorkerConfig, observe: ObserveDelivery, baseLogger:
   return async (event, context) => {
     const delivered = await deliver(event, context.receivedAt);
     observe(delivered.status, delivered.durationMs);
-    // context.logger makes a child logger (bindings serialized, redaction set up): only when the
-    // line will be written.
     if (baseLogger.isLevelEnabled("info")) context.logger.info(delivered, "event delivered");
     return { delivered };
   };
