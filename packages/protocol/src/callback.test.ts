@@ -195,3 +195,19 @@ describe("the token", () => {
     expect(body).toEqual({ data: { messageId: "m" } });
   });
 });
+
+describe("keys that name prototypes", () => {
+  it("keeps __proto__ and constructor in payload as data, and pollutes nothing", () => {
+    const body = JSON.parse(
+      '{"data":{"messageId":"p1","type":7,"payload":{"__proto__":{"admin":true},"constructor":{"x":1},"text":"hi"}," __proto__":1}}',
+    ) as unknown;
+    const event = ok(body);
+    if (event.type !== "message.received") throw new Error("kind");
+    expect(Object.hasOwn(event.data.payload, "__proto__")).toBe(true);
+    expect(Object.getPrototypeOf(event.data.payload)).toBe(Object.prototype);
+    expect(JSON.parse(JSON.stringify(event.data.payload))).toEqual(
+      JSON.parse('{"__proto__":{"admin":true},"constructor":{"x":1},"text":"hi"}'),
+    );
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+});

@@ -19,8 +19,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 export function classifyCallback(body: unknown): CallbackKind {
   if (!isObject(body)) return "unclassified";
-  if ("data" in body) return "message";
-  for (const key of ROOM_MEMBER_KEYS) if (key in body) return "room_members";
+  if (Object.hasOwn(body, "data")) return "message";
+  for (const key of ROOM_MEMBER_KEYS) if (Object.hasOwn(body, key)) return "room_members";
   return "unclassified";
 }
 
@@ -63,8 +63,12 @@ export function normalizeCallback(kind: CallbackKind, body: unknown): NormalizeO
         : { ok: false, reason: `invalid room member callback: ${describeIssues(parsed.error)}` };
     }
     case "unclassified": {
+      // Cut: a body of a thousand 1 KB keys must still give a readable reason.
       const keys = isObject(body)
-        ? Object.keys(body).slice(0, 20).join(", ") || "none"
+        ? Object.keys(body)
+            .slice(0, 20)
+            .map((key) => (key.length > 40 ? `${key.slice(0, 40)}…` : key))
+            .join(", ") || "none"
         : Array.isArray(body)
           ? "an array"
           : typeof body;

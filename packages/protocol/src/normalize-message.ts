@@ -1,3 +1,4 @@
+import { messageEventId } from "./event-ids.ts";
 import type { MessageReceivedEvent } from "./events.ts";
 import type { MessageData } from "./message-callback.ts";
 import { messageKindOf } from "./message-kinds.ts";
@@ -20,7 +21,7 @@ export function normalizeMessage(data: MessageData): MessageReceivedEvent {
   const timestamp = rawTimestampOf(data.timestamp);
   const messageId = String(data.messageId);
   return {
-    id: `msg_${messageId}`,
+    id: messageEventId(messageId),
     type: "message.received",
     data: {
       messageId,

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { roomEventId } from "./event-ids.ts";
 import type { RoomMemberRef, RoomMembersJoinedEvent, RoomMembersLeftEvent } from "./events.ts";
 import type { RoomMember, RoomMemberCallback } from "./room-callback.ts";
 import { parsePlatformTimestamp } from "./timestamps.ts";
@@ -25,19 +25,6 @@ function mergeMembers(a: RoomMember[] | null | undefined, b: RoomMember[] | null
     if (!byId.has(ref.id)) byId.set(ref.id, ref);
   }
   return [...byId.values()];
-}
-
-/**
- * Room events carry no id of their own. The platform's redelivery of the same change repeats room,
- * members and timestamp, so those (with the direction) identify it.
- */
-function roomEventId(direction: "left" | "joined", roomId: string, members: RoomMemberRef[], timestamp: unknown) {
-  const ids = members.map((m) => m.id).sort();
-  const digest = createHash("sha256")
-    .update(JSON.stringify([direction, roomId, ids, timestamp ?? null]))
-    .digest("base64url")
-    .slice(0, 32);
-  return `room_${direction}_${digest}`;
 }
 
 export function normalizeRoomMembers(body: RoomMemberCallback): RoomMembersLeftEvent | RoomMembersJoinedEvent {
@@ -67,6 +54,11 @@ export function normalizeRoomMembers(body: RoomMemberCallback): RoomMembersLeftE
     occurredAt: parsePlatformTimestamp(timestamp),
     rawTimestamp: timestamp,
   };
-  const id = roomEventId(direction, roomId, members, timestamp);
+  const id = roomEventId(
+    direction,
+    roomId,
+    members.map((m) => m.id),
+    timestamp,
+  );
   return direction === "left" ? { id, type: "room.members_left", data } : { id, type: "room.members_joined", data };
 }

@@ -23,8 +23,15 @@ export const integer = z.union(
 /** A boolean field; `"true"`/`"false"` strings are tolerated. Read with `boolOf`. */
 export const booleanLike = z.union([z.boolean(), z.enum(["true", "false"])], "expected a boolean").nullish();
 
-/** A JSON object whose keys we keep whatever they are. */
-export const looseRecord = z.record(z.string(), z.unknown());
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * A JSON object whose keys we keep whatever they are, `__proto__` included. Checked, never copied:
+ * `z.record` rebuilds the object by assignment, which drops a `__proto__` key (and sets the copy's
+ * prototype to its value).
+ */
+export const looseRecord = z.custom<Record<string, unknown>>(isPlainObject, "expected an object");
 
 type Wire<T> = T | null | undefined;
 
@@ -59,17 +66,30 @@ export function withTrimmedKeys(value: unknown): unknown {
     // go to trim(), which knows every Unicode space.
     if (isVisibleAscii(key.charCodeAt(0)) && isVisibleAscii(key.charCodeAt(key.length - 1))) continue;
     const trimmed = key.trim();
-    if (trimmed !== key && !(trimmed in source)) {
+    if (trimmed !== key && !Object.hasOwn(source, trimmed)) {
       copy ??= { ...source };
-      copy[trimmed] = source[key];
+      // Defined, not assigned: a key such as " __proto__" must stay data, never become a prototype.
+      Object.defineProperty(copy, trimmed, {
+        value: source[key],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
   }
   return copy ?? value;
 }
 
+// A failed job's reason is read in the dashboard and the logs: the first issues say what is wrong;
+// a list of 100 000 invalid members would only bury it (and bloat Redis).
+const MAX_ISSUES = 10;
+
 /** Readable, one issue a line: `data.messageId: expected a string id`. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues
+  const described = error.issues
+    .slice(0, MAX_ISSUES)
     .map((issue) => `${issue.path.length ? issue.path.map(String).join(".") : "(body)"}: ${issue.message}`)
     .join("; ");
+  const more = error.issues.length - MAX_ISSUES;
+  return more > 0 ? `${described}; and ${more} more` : described;
 }

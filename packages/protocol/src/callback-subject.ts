@@ -1,0 +1,34 @@
+import { normalizeCallback, type CallbackKind } from "./callback.ts";
+import { messageEventId } from "./event-ids.ts";
+import { idOf } from "./wire-values.ts";
+
+/** What a log line about a callback's job names: its event id and its messageId (room id for room events). */
+export type CallbackSubject =
+  { eventId: string | null; messageId: string | null } | { eventId: string | null; roomId: string | null };
+
+const field = (holder: unknown, key: string): unknown =>
+  typeof holder === "object" && holder !== null && Object.hasOwn(holder, key)
+    ? (holder as Record<string, unknown>)[key]
+    : undefined;
+
+const idField = (holder: unknown, key: string): string | null => {
+  const value = field(holder, key);
+  return typeof value === "string" || typeof value === "number" ? idOf(value) : null;
+};
+
+/**
+ * The ids of a stored callback, also when it is invalid (then its event id is null, and whatever
+ * id the body does carry is still named). For log lines about jobs that failed: a room event's id
+ * needs the whole body validated, which the hot path does once and this repeats.
+ */
+export function callbackSubject(kind: CallbackKind, body: unknown): CallbackSubject {
+  if (kind === "message") {
+    const messageId = idField(field(body, "data"), "messageId");
+    return { eventId: messageId === null ? null : messageEventId(messageId), messageId };
+  }
+  const normalized = kind === "room_members" ? normalizeCallback(kind, body) : null;
+  if (normalized?.ok && normalized.event.type !== "message.received") {
+    return { eventId: normalized.event.id, roomId: normalized.event.data.room.id };
+  }
+  return { eventId: null, roomId: idField(body, "imRoomId") ?? idField(body, "chatId") };
+}
