@@ -1,5 +1,6 @@
 import Router from "@koa/router";
 import type { Logger } from "@yuju-relay/logging";
+import { callbackSubject } from "@yuju-relay/protocol";
 import Koa from "koa";
 import type { IngestOutcome } from "./ingest-callback.ts";
 import { readCallbackBody } from "./read-callback-body.ts";
@@ -8,8 +9,10 @@ export interface IngressAppDeps {
   ingest: (text: string, route: string, method: string) => Promise<IngestOutcome>;
   bodyLimit: number;
   logger: Logger;
-  /** Redis answers and the app is not shutting down. */
-  isReady: () => Promise<boolean>;
+  /** Redis answers and the app is not shutting down; a reason when not. Bounded in time. */
+  readiness: () => Promise<{ ready: true } | { ready: false; reason: string }>;
+  /** Shutting down: every answer closes its connection. */
+  isDraining: () => boolean;
   /** Counts each callback's outcome (metrics). */
   countOutcome?: (outcome: IngestOutcome["outcome"] | "too_large" | "unreadable") => void;
 }
@@ -24,7 +27,14 @@ export const CALLBACK_PATHS = ["/notice", "/room/joined", "/room/left", "/leave-
 // How long a platform should wait before retrying a 503: Redis reconnects within a second.
 const RETRY_AFTER_SECONDS = "1";
 
-export function createIngressApp({ ingest, bodyLimit, logger, isReady, countOutcome = () => {} }: IngressAppDeps): Koa {
+export function createIngressApp({
+  ingest,
+  bodyLimit,
+  logger,
+  readiness,
+  isDraining,
+  countOutcome = () => {},
+}: IngressAppDeps): Koa {
   const app = new Koa();
   const router = new Router();
 
@@ -36,6 +46,11 @@ export function createIngressApp({ ingest, bodyLimit, logger, isReady, countOutc
       ctx.status = 500;
       ctx.body = { error: "internal error" };
     }
+    // While draining, keep-alive clients would go on sending on their open connections for as long
+    // as the ingress answers. Set once the answer is known (a request that began before the drain
+    // gets it too): node:http then closes the socket as soon as this response is written, so no
+    // client ever sees its connection cut after a 200, and the drain ends within one round trip.
+    if (isDraining()) ctx.set("Connection", "close");
   });
 
   for (const path of CALLBACK_PATHS) {
@@ -58,13 +73,29 @@ export function createIngressApp({ ingest, bodyLimit, logger, isReady, countOutc
       countOutcome(result.outcome);
       switch (result.outcome) {
         case "accepted":
-          logger.debug({ path, jobId: result.jobId, kind: result.kind }, "callback queued");
+          if (logger.isLevelEnabled("debug")) {
+            logger.debug(
+              { path, jobId: result.jobId, kind: result.kind, ...callbackSubject(result.kind, result.body) },
+              "callback queued",
+            );
+          }
           ctx.status = 200;
           ctx.body = {};
           return;
         case "malformed":
           logger.warn({ path, error: result.error }, "callback is not JSON");
           ctx.status = 400;
+          ctx.body = { error: result.error };
+          return;
+        case "too_deep":
+          logger.warn({ path, error: result.error }, "callback refused: nested too deep");
+          ctx.status = 422;
+          ctx.body = { error: result.error };
+          return;
+        case "unstorable":
+          // The body itself cannot be stored (not Redis: its neighbours in the batch were stored).
+          logger.warn({ path, error: result.error }, "callback refused: cannot be stored");
+          ctx.status = 422;
           ctx.body = { error: result.error };
           return;
         case "unauthorized":
@@ -86,9 +117,9 @@ export function createIngressApp({ ingest, bodyLimit, logger, isReady, countOutc
     ctx.body = { status: "ok" };
   });
   router.get("/readyz", async (ctx) => {
-    const ready = await isReady();
-    ctx.status = ready ? 200 : 503;
-    ctx.body = { status: ready ? "ready" : "unavailable" };
+    const check = await readiness();
+    ctx.status = check.ready ? 200 : 503;
+    ctx.body = check.ready ? { status: "ready" } : { status: "unavailable", reason: check.reason };
   });
 
   app.use(router.routes());

@@ -1,15 +1,28 @@
 import { hash, timingSafeEqual } from "node:crypto";
-import { callbackToken, classifyCallback, removeCallbackToken } from "@yuju-relay/protocol";
+import { callbackToken, classifyCallback, parseCallbackJson, removeCallbackToken } from "@yuju-relay/protocol";
 import type { CallbackJobData } from "@yuju-relay/queue";
 
 /** What became of one callback; the HTTP layer only maps this to a status. */
 export type IngestOutcome =
-  | { outcome: "accepted"; jobId: string; kind: CallbackJobData["kind"] }
+  | { outcome: "accepted"; jobId: string; kind: CallbackJobData["kind"]; body: unknown }
   | { outcome: "malformed"; error: string }
+  | { outcome: "too_deep"; error: string }
   | { outcome: "unauthorized" }
+  | { outcome: "unstorable"; error: string }
   | { outcome: "unavailable"; error: string };
 
-/** Stores a callback durably; resolves once Redis has it, rejects otherwise. */
+/**
+ * A callback that cannot be stored because of what it holds, whatever Redis does: its job could
+ * not be serialized. Never "Redis unavailable": a retry of the same body would fail the same way.
+ */
+export class UnstorableCallbackError extends Error {
+  override name = "UnstorableCallbackError";
+}
+
+/**
+ * Stores a callback durably; resolves once Redis has it. Rejects with UnstorableCallbackError for a
+ * callback that cannot be stored, with any other error when Redis did not take it.
+ */
 export type EnqueueCallback = (job: CallbackJobData) => Promise<string>;
 
 // One-shot hashing: no Hash object per callback (it runs on every request).
@@ -28,12 +41,9 @@ export interface IngestDeps {
 
 export function createIngest({ expectedTokenDigest, enqueue }: IngestDeps) {
   return async function ingestCallback(text: string, route: string, method: string): Promise<IngestOutcome> {
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch (error) {
-      return { outcome: "malformed", error: `body is not JSON: ${(error as Error).message}` };
-    }
+    const parsed = parseCallbackJson(text);
+    if (!parsed.ok) return { outcome: parsed.problem, error: parsed.error };
+    const { body } = parsed;
     if (expectedTokenDigest && !tokenMatches(expectedTokenDigest, callbackToken(body))) {
       return { outcome: "unauthorized" };
     }
@@ -43,9 +53,12 @@ export function createIngest({ expectedTokenDigest, enqueue }: IngestDeps) {
     const kind = classifyCallback(body);
     try {
       const jobId = await enqueue({ kind, route, method, receivedAt: new Date().toISOString(), body });
-      return { outcome: "accepted", jobId, kind };
+      return { outcome: "accepted", jobId, kind, body };
     } catch (error) {
-      return { outcome: "unavailable", error: (error as Error).message };
+      const message = (error as Error).message;
+      return error instanceof UnstorableCallbackError
+        ? { outcome: "unstorable", error: message }
+        : { outcome: "unavailable", error: message };
     }
   };
 }

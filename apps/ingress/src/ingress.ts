@@ -1,9 +1,22 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "@yuju-relay/logging";
-import { createMetricsRegistry, registerQueueMetrics, startOpsServer, type OpsServer } from "@yuju-relay/metrics";
+import {
+  boundedReadiness,
+  createMetricsRegistry,
+  registerQueueMetrics,
+  startOpsServer,
+  type OpsServer,
+} from "@yuju-relay/metrics";
 import { Counter } from "prom-client";
-import { createCallbackQueue, createProducerConnection, isConnected, type RedisClient } from "@yuju-relay/queue";
+import {
+  createCallbackQueue,
+  createProducerConnection,
+  isConnected,
+  READINESS_PING_TIMEOUT_MS,
+  redisReadiness,
+  type RedisClient,
+} from "@yuju-relay/queue";
 import { createIngressApp } from "./app.ts";
 import type { IngressConfig } from "./config.ts";
 import { createIngest, tokenDigest } from "./ingest-callback.ts";
@@ -50,19 +63,18 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
       timeoutMs: config.ENQUEUE_TIMEOUT,
     }),
   });
-  const isReady = async () => {
-    if (draining || !isConnected(connection)) return false;
-    try {
-      return (await connection.ping()) === "PONG";
-    } catch {
-      return false;
-    }
+  const readinessCheck = {
+    ready: async () =>
+      draining
+        ? { ready: false as const, reason: "shutting down" }
+        : redisReadiness(connection, READINESS_PING_TIMEOUT_MS),
   };
+  const readiness = () => boundedReadiness(readinessCheck);
   const registry = createMetricsRegistry("ingress");
   registerQueueMetrics(registry, queue);
   const callbacks = new Counter({
     name: "yuju_callbacks_total",
-    help: "Callbacks received, by outcome (accepted, unauthorized, malformed, unavailable, too_large, unreadable)",
+    help: "Callbacks received, by outcome (accepted, unauthorized, malformed, too_deep, unstorable, unavailable, too_large, unreadable)",
     labelNames: ["outcome"],
     registers: [registry],
   });
@@ -70,7 +82,8 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
     ingest,
     bodyLimit: config.BODY_LIMIT,
     logger,
-    isReady,
+    readiness,
+    isDraining: () => draining,
     countOutcome: (outcome) => callbacks.inc({ outcome }),
   });
 
@@ -88,12 +101,7 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
   const url = `http://127.0.0.1:${port}`;
   logger.info({ port, host: config.HOST, prefix: config.QUEUE_PREFIX }, "ingress listening");
   const ops =
-    config.OPS_PORT === undefined
-      ? null
-      : await startOpsServer(config.OPS_PORT, config.HOST, registry, {
-          ready: async () =>
-            (await isReady()) ? { ready: true } : { ready: false, reason: "redis unreachable or shutting down" },
-        });
+    config.OPS_PORT === undefined ? null : await startOpsServer(config.OPS_PORT, config.HOST, registry, readinessCheck);
 
   return {
     server,
@@ -102,7 +110,8 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
     async close() {
       draining = true;
       // New connections are refused; requests already in flight finish and get their answer,
-      // which is only 200 once their job is in Redis. Idle keep-alive sockets are closed now.
+      // which is only 200 once their job is in Redis, with `Connection: close` (app.ts): each
+      // keep-alive socket closes once its answer is written. Idle ones are closed now.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       let timer: NodeJS.Timeout | undefined;

@@ -14,7 +14,7 @@ const workerFields = {
     .string()
     .regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, "must be whsec_ followed by a base64 secret of 12 bytes or more")
     .optional(),
-  /** How long one delivery may take. Kept well under BullMQ's 30 s lock so a slow downstream never double-runs a job. */
+  /** How long one delivery may take. The job's lock is renewed meanwhile, so this may exceed JOB_LOCK_DURATION. */
   FORWARD_TIMEOUT: envDurationMs({ default: "10s", min: 100 }),
   /** Jobs processed at once by this process. Deliveries wait on the network, so more than the core count pays. */
   WORKER_CONCURRENCY: envInt({ default: 16, min: 1, max: 1_000 }),
@@ -39,6 +39,26 @@ const workerFields = {
   /** Failed jobs are the ones to replay: kept far longer than completed ones. */
   KEEP_FAILED_AGE: envDurationMs({ default: "14d" }),
   KEEP_FAILED_COUNT: envInt({ default: 50_000 }),
+  /**
+   * How long a job's lock lasts without renewal. The worker renews it every half of this while the
+   * job runs, so only a dead (or frozen) worker lets it lapse; then the job runs again elsewhere,
+   * after at most this plus STALLED_CHECK_INTERVAL. Short, so that a `kill -9`ed worker's events
+   * come back within seconds (BullMQ's 30 s default took 30 to 60 s); long enough that an
+   * event-loop pause of a few seconds (a GC, a starved CPU) does not let a live job run twice.
+   */
+  JOB_LOCK_DURATION: envDurationMs({ default: "5s", min: 1_000 }),
+  /**
+   * How often workers look for jobs whose lock lapsed and put them back in the queue. One cheap
+   * script call per worker per interval (a Redis key lets only one worker do the work).
+   */
+  STALLED_CHECK_INTERVAL: envDurationMs({ default: "1s", min: 100 }),
+  /**
+   * How many times a job may lose its worker before it is failed (kept for replay, reason "job
+   * stalled more than allowable limit"). High: an OOM kill or a node drain must never fail an event
+   * (BullMQ's default of 1 failed a job whose worker died twice). Not unbounded: a job that itself
+   * kills every worker that takes it stops after this many deaths.
+   */
+  MAX_STALLED_COUNT: envInt({ default: 20, min: 1, max: 1_000 }),
   /**
    * On SIGTERM: how long active jobs may take to finish. After it the worker exits anyway and its
    * unfinished jobs return to the queue when their lock expires. Keep it under the container's

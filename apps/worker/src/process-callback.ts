@@ -26,8 +26,14 @@ class JobContext implements HandlerContext {
       jobId: this.jobId,
       eventId: this.event.id,
       type: this.event.type,
+      ...eventSubject(this.event),
     }));
   }
+}
+
+/** What names an event in a log line besides its id: its messageId, or its room id. */
+function eventSubject(event: RelayEvent): { messageId: string } | { roomId: string } {
+  return event.type === "message.received" ? { messageId: event.data.messageId } : { roomId: event.data.room.id };
 }
 
 export type CallbackJobResult =
@@ -54,7 +60,10 @@ export function createCallbackProcessor(deps: {
     const jobId = job.id ?? "";
     const claim = deps.claims ? await deps.claims.claim(event.id, jobId) : null;
     if (claim && !claim.claimed) {
-      deps.logger.info({ jobId, eventId: event.id, firstJobId: claim.ownerJobId }, "duplicate callback dropped");
+      deps.logger.info(
+        { jobId, eventId: event.id, ...eventSubject(event), firstJobId: claim.ownerJobId },
+        "duplicate callback dropped",
+      );
       return { outcome: "duplicate", eventId: event.id, firstJobId: claim.ownerJobId };
     }
     const context = new JobContext(deps.logger, event, jobId, job.attemptsMade + 1, job.data.receivedAt);

@@ -1,5 +1,6 @@
 import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
+import { StringDecoder } from "node:string_decoder";
 import { urlToHttpOptions } from "node:url";
 import type { RelayEvent } from "@yuju-relay/protocol";
 import { UnrecoverableError } from "bullmq";
@@ -48,41 +49,56 @@ export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }
 
   function post(headers: Record<string, string>, payload: string): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      // One deadline for the whole exchange, answer body included (destroying the request fails it
-      // with this error even when the answer has begun). A plain timer, not AbortSignal.timeout:
-      // the signal's event target and stream hooks were about 3.5 % of the worker's CPU profile at
-      // a thousand deliveries a second.
-      const deadline = setTimeout(() => req.destroy(new DeliveryTimeout()), timeoutMs);
+      let deadline: NodeJS.Timeout | undefined;
       const settle =
         <T>(finish: (value: T) => void) =>
         (value: T) => {
           clearTimeout(deadline);
           finish(value);
         };
-      const req = send({ ...requestOptions, headers }, (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on("data", (chunk: Buffer) => {
-          // Only the start of the answer goes into an error message; the rest is read and dropped.
-          if (size < 200) chunks.push(chunk);
-          size += chunk.length;
+      let req: ReturnType<typeof send>;
+      try {
+        req = send({ ...requestOptions, headers }, (res: IncomingMessage) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on("data", (chunk: Buffer) => {
+            // Only the start of the answer goes into an error message; the rest is read and dropped.
+            if (size < ANSWER_EXCERPT_BYTES) chunks.push(chunk);
+            size += chunk.length;
+          });
+          res.on("end", () =>
+            settle(resolve)({
+              status: res.statusCode ?? 0,
+              retryAfter: (res.headers["retry-after"] as string | undefined) ?? null,
+              text: answerExcerpt(Buffer.concat(chunks)),
+            }),
+          );
+          res.on("error", settle(reject));
         });
-        res.on("end", () =>
-          settle(resolve)({
-            status: res.statusCode ?? 0,
-            retryAfter: (res.headers["retry-after"] as string | undefined) ?? null,
-            text: Buffer.concat(chunks).toString("utf8").slice(0, 200),
-          }),
-        );
-        res.on("error", settle(reject));
-      });
+      } catch (error) {
+        // node:http validates the request (headers, path) synchronously: nothing was sent, and
+        // sending it again cannot succeed.
+        reject(new InvalidDeliveryRequest((error as Error).message));
+        return;
+      }
+      // One deadline for the whole exchange, answer body included (destroying the request fails it
+      // with this error even when the answer has begun). Set only once the request exists. A plain
+      // timer, not AbortSignal.timeout: the signal's event target and stream hooks were about 3.5 %
+      // of the worker's CPU profile at a thousand deliveries a second.
+      deadline = setTimeout(() => req.destroy(new DeliveryTimeout()), timeoutMs);
       req.on("error", settle(reject));
       req.end(payload);
     });
   }
 
   return async function deliverEvent(event: RelayEvent, timestamp: string): Promise<DeliveryResult> {
-    const payload = JSON.stringify({ type: event.type, timestamp, data: event.data });
+    let payload: string;
+    try {
+      payload = JSON.stringify({ type: event.type, timestamp, data: event.data });
+    } catch (error) {
+      // The ingress refuses bodies nested too deep to serialize; a job stored by other means might not be.
+      throw new UnrecoverableError(`event cannot be serialized: ${describeError(error)} (not retried)`);
+    }
     const now = new Date();
     const started = performance.now();
     let answer: Answer;
@@ -99,6 +115,9 @@ export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }
         payload,
       );
     } catch (error) {
+      if (error instanceof InvalidDeliveryRequest) {
+        throw new UnrecoverableError(`delivery to ${where} cannot be sent: ${error.message} (not retried)`);
+      }
       const cause = error instanceof DeliveryTimeout ? `no answer within ${timeoutMs}ms` : describeError(error);
       throw new RetryableDeliveryError(`delivery to ${where} failed: ${cause}`);
     }
@@ -115,6 +134,22 @@ export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }
 
 class DeliveryTimeout extends Error {
   override name = "TimeoutError";
+}
+
+class InvalidDeliveryRequest extends Error {
+  override name = "InvalidDeliveryRequest";
+}
+
+/**
+ * How much of a refusing endpoint's answer goes into the failed job's reason and the log: enough
+ * for a sentence such as `{"error":"customer id missing in CRM"}`, not a whole error page.
+ */
+const ANSWER_EXCERPT_BYTES = 300;
+
+/** The first ANSWER_EXCERPT_BYTES of an answer as text, cut on a character boundary. */
+function answerExcerpt(answer: Buffer): string {
+  // The decoder holds back a character whose bytes are cut off, instead of emitting U+FFFD.
+  return new StringDecoder("utf8").write(answer.subarray(0, ANSWER_EXCERPT_BYTES)).trim();
 }
 
 function describeError(error: unknown): string {

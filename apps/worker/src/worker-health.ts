@@ -1,4 +1,4 @@
-import { isConnected, type CallbackJobData, type RedisClient } from "@yuju-relay/queue";
+import { READINESS_PING_TIMEOUT_MS, redisReadiness, type CallbackJobData, type RedisClient } from "@yuju-relay/queue";
 import type { Job, Queue, Worker } from "bullmq";
 import { Counter, Histogram, type Registry } from "prom-client";
 
@@ -58,8 +58,11 @@ export function createWorkerHealth(deps: {
       if (worker.closing) return { ready: false, reason: "worker is shutting down" };
       // A paused worker is judged by the stall check below: idle is fine, idle while jobs wait is not.
       if (!worker.isRunning() && !worker.isPaused()) return { ready: false, reason: "worker is not running" };
-      if (!isConnected(connection)) return { ready: false, reason: `redis connection is ${connection.status}` };
+      // A frozen Redis keeps the connection open: only an answer (within a deadline) proves it is there.
+      const redis = await redisReadiness(connection, READINESS_PING_TIMEOUT_MS);
+      if (!redis.ready) return redis;
       const quietFor = Date.now() - lastActivity;
+      // Redis just answered; the ops server still bounds this read (boundedReadiness).
       if (quietFor > stallAfterMs && (await queue.getWaitingCount()) > 0) {
         return {
           ready: false,

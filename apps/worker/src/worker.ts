@@ -8,6 +8,7 @@ import {
   RELAY_BACKOFF,
   type CallbackJobData,
 } from "@yuju-relay/queue";
+import { callbackSubject } from "@yuju-relay/protocol";
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import { RetryableDeliveryError } from "./delivery-errors.ts";
 import type { WorkerConfig } from "./config.ts";
@@ -89,19 +90,40 @@ export async function startWorker(
       removeOnComplete: { age: Math.ceil(config.KEEP_COMPLETED_AGE / 1000), count: config.KEEP_COMPLETED_COUNT },
       removeOnFail: { age: Math.ceil(config.KEEP_FAILED_AGE / 1000), count: config.KEEP_FAILED_COUNT },
       settings: { backoffStrategy: relayBackoff({ baseMs: config.RETRY_BASE_DELAY, maxMs: config.RETRY_MAX_DELAY }) },
+      // How fast a dead worker's jobs come back, and how many deaths a job survives: config.ts says why.
+      lockDuration: config.JOB_LOCK_DURATION,
+      stalledInterval: config.STALLED_CHECK_INTERVAL,
+      maxStalledCount: config.MAX_STALLED_COUNT,
     },
   );
   worker.on("failed", (job, error) => {
     if (!job) return;
     const final = isFinalFailure(job, error);
     logger[final ? "error" : "warn"](
-      { jobId: job.id, kind: job.name, attempt: job.attemptsMade, err: error.message },
+      {
+        jobId: job.id,
+        kind: job.name,
+        ...callbackSubject(job.data.kind, job.data.body),
+        attempt: job.attemptsMade,
+        err: error.message,
+      },
       final ? "job failed (kept for replay)" : "job failed, will retry",
     );
   });
   worker.on("error", (error) => logger.warn({ err: error.message }, "worker error"));
   const queue = createCallbackQueue(connection, config.QUEUE_PREFIX);
   registerQueueMetrics(registry, queue);
+  worker.on("stalled", (jobId) => {
+    // Rare (a worker died holding the job): worth a read for the job's ids.
+    queue.getJob(jobId).then(
+      (job) =>
+        logger.warn(
+          { jobId, ...(job ? callbackSubject(job.data.kind, job.data.body) : {}) },
+          "job lost its worker (lock lapsed): running it again",
+        ),
+      () => logger.warn({ jobId }, "job lost its worker (lock lapsed): running it again"),
+    );
+  });
   const health = createWorkerHealth({ worker, queue, connection, registry, stallAfterMs: config.STALL_AFTER });
   await worker.waitUntilReady();
   const ops =
@@ -113,6 +135,8 @@ export async function startWorker(
       forwardTo: config.FORWARD_URL ? new URL(config.FORWARD_URL).origin : null,
       backoff: RELAY_BACKOFF,
       deduplication: claims ? `${config.DEDUP_WINDOW}ms` : "off",
+      lockDuration: config.JOB_LOCK_DURATION,
+      maxStalledCount: config.MAX_STALLED_COUNT,
     },
     "worker started",
   );

@@ -1,2 +1,8 @@
 export { createMetricsRegistry, registerQueueMetrics } from "./queue-metrics.ts";
-export { startOpsServer, type OpsServer, type OpsChecks } from "./ops-server.ts";
+export {
+  boundedReadiness,
+  READINESS_DEADLINE_MS,
+  startOpsServer,
+  type OpsServer,
+  type OpsChecks,
+} from "./ops-server.ts";

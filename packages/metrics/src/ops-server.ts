@@ -7,6 +7,33 @@ export interface OpsChecks {
   ready(): Promise<{ ready: true } | { ready: false; reason: string }>;
 }
 
+/**
+ * The longest a readiness answer may take, whatever the check awaits: under a probe's default
+ * timeout (1 s in Kubernetes), so that a probe always gets an answer that says why.
+ */
+export const READINESS_DEADLINE_MS = 900;
+
+/** Runs a readiness check, bounded: a check that throws or hangs is "not ready", with its reason. */
+export async function boundedReadiness(checks: OpsChecks): Promise<{ ready: true } | { ready: false; reason: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<{ ready: false; reason: string }>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ ready: false, reason: `readiness check did not finish within ${READINESS_DEADLINE_MS}ms` }),
+      READINESS_DEADLINE_MS,
+    );
+  });
+  try {
+    return await Promise.race([
+      checks
+        .ready()
+        .catch((error: unknown) => ({ ready: false as const, reason: `readiness check failed: ${String(error)}` })),
+      deadline,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface OpsServer {
   url: string;
   close(): Promise<void>;
@@ -29,13 +56,11 @@ export async function startOpsServer(
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/healthz") return reply(200, '{"status":"ok"}');
     if (path === "/readyz") {
-      checks.ready().then(
-        (check) =>
-          reply(
-            check.ready ? 200 : 503,
-            JSON.stringify(check.ready ? { status: "ready" } : { status: "unavailable", reason: check.reason }),
-          ),
-        (error: unknown) => reply(503, JSON.stringify({ status: "unavailable", reason: String(error) })),
+      void boundedReadiness(checks).then((check) =>
+        reply(
+          check.ready ? 200 : 503,
+          JSON.stringify(check.ready ? { status: "ready" } : { status: "unavailable", reason: check.reason }),
+        ),
       );
       return;
     }
