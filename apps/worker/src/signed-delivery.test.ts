@@ -96,6 +96,17 @@ describe("signed delivery against a real HTTP endpoint", () => {
     expect(error.message).toMatch(/no answer within 300ms/);
   });
 
+  it("fails at once, without throwing out of the request or firing its timer, when node:http refuses the request", async () => {
+    // An id that is no valid header value (the protocol never makes one; a custom handler might).
+    const unsafe = { ...event, id: "msg_中文\r\n" } as RelayEvent;
+    const deliverUnsafe = createSignedDelivery({ url: `${base}/events`, secret: SECRET, timeoutMs: 50 });
+    const error = await failure(deliverUnsafe(unsafe, "2026-11-21T12:00:00.000Z"));
+    expect(error).toBeInstanceOf(UnrecoverableError);
+    expect(error.message).toMatch(/cannot be sent: Invalid character in header content \["webhook-id"\].*not retried/);
+    // The deadline (50 ms) has passed: a timer left behind would have thrown an uncaught error by now.
+    await new Promise((r) => setTimeout(r, 150));
+  });
+
   it("retries a refused connection, and never puts URL credentials in the reason", async () => {
     const closedPort = await freePort();
     const error = await failure(deliver(`http://user:hunter2@127.0.0.1:${closedPort}/events?key=s3cret`));

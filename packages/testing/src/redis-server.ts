@@ -13,8 +13,15 @@ export interface TestRedis {
   close(): Promise<void>;
 }
 
+/** A redis-server process this test owns, which it can also freeze (SIGSTOP) and thaw (SIGCONT). */
+export interface FreezableRedis extends TestRedis {
+  /** The process stops answering but keeps its connections open, as a stalled host does. */
+  freeze(): void;
+  thaw(): void;
+}
+
 /** `redis-server` from PATH on a free port, no persistence: throwaway data for one run. */
-export async function startRedisServerBinary(): Promise<TestRedis> {
+export async function startRedisServerBinary(): Promise<FreezableRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "yuju-redis-"));
   const url = `redis://127.0.0.1:${port}`;
@@ -54,8 +61,23 @@ export async function startRedisServerBinary(): Promise<TestRedis> {
       running.kill("SIGKILL");
     });
   };
+  const signal = (name: NodeJS.Signals) => {
+    if (!child || child.exitCode !== null) throw new Error("redis-server is not running");
+    child.kill(name);
+  };
   await start();
-  return { url, start, stop, close: stop };
+  return {
+    url,
+    start,
+    stop,
+    close: async () => {
+      // A frozen process would not act on SIGKILL until thawed on some systems: thaw it first.
+      if (child && child.exitCode === null) child.kill("SIGCONT");
+      await stop();
+    },
+    freeze: () => signal("SIGSTOP"),
+    thaw: () => signal("SIGCONT"),
+  };
 }
 
 /** A redis:7 container through testcontainers, when a container engine answers. */
