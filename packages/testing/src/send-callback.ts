@@ -12,7 +12,7 @@ export interface CallbackAnswer {
  */
 export function sendCallback(
   url: string,
-  body: string,
+  body: string | Buffer,
   method = "POST",
   headers: Record<string, string> = {},
 ): Promise<CallbackAnswer> {
