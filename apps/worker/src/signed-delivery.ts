@@ -49,7 +49,8 @@ export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }
 
   function post(headers: Record<string, string>, payload: string): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      let deadline: NodeJS.Timeout | undefined;
+      // Set once the request exists (below); the answer's handlers clear it.
+      let deadline: NodeJS.Timeout | undefined = undefined;
       const settle =
         <T>(finish: (value: T) => void) =>
         (value: T) => {

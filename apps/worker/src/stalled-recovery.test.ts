@@ -94,9 +94,9 @@ describe("a job whose worker is killed with SIGKILL (real child processes)", () 
       expect(await queue.getFailedCount()).toBe(0);
       expect(new Set(arrivals.map((a) => a.id))).toEqual(new Set(["msg_held-1"]));
       expect(holder.logs.some((l) => l.msg === "event delivered" && l.messageId === "held-1")).toBe(true);
-    const stalledLines = workers.flatMap((w) => w.logs).filter((l) => /lost its worker/.test(String(l.msg)));
-    expect(stalledLines.length).toBeGreaterThanOrEqual(2);
-    for (const line of stalledLines) expect(line).toMatchObject({ eventId: "msg_held-1", messageId: "held-1" });
+      const stalledLines = workers.flatMap((w) => w.logs).filter((l) => /lost its worker/.test(String(l.msg)));
+      expect(stalledLines.length).toBeGreaterThanOrEqual(2);
+      for (const line of stalledLines) expect(line).toMatchObject({ eventId: "msg_held-1", messageId: "held-1" });
     },
   );
 });
