@@ -47,7 +47,8 @@ describe("readiness with Redis frozen (SIGSTOP on a redis-server this test owns)
     for (const url of endpoints) {
       const answer = await probe(url);
       expect(answer.status, url).toBe(503);
-      expect(answer.ms, url).toBeLessThan(1_000);
+      // The deadline is 900 ms; the margin is for a loaded CI machine. Unbounded, it never answered.
+      expect(answer.ms, url).toBeLessThan(2_000);
       expect(answer.body.reason, url).toMatch(/redis did not answer PING within 500ms/);
     }
     // Liveness never touches Redis.

@@ -27,7 +27,7 @@ describe("messageEventId", () => {
           expect(messageEventId(a)).not.toBe(messageEventId(b));
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 });
