@@ -53,6 +53,18 @@ describe("parseCallbackJson", () => {
     );
   });
 
+  it("finds every inexact number wherever it stands: in arrays, after whitespace, negative, at the top", () => {
+    const bigint = fc.bigInt({ min: -(10n ** 25n), max: 10n ** 25n });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(bigint, fc.constantFrom("", " ", "\n\t", "\r\n  "))), (values) => {
+        const text = `[${values.map(([v, space]) => `${space}${v}${space}`).join(",")}]`;
+        const expected = values.map(([v]) => (Number.isSafeInteger(Number(v)) ? Number(v) : String(v)));
+        expect(parsed(text)).toEqual(expected);
+      }),
+    );
+    expect(parseCallbackJson("  12345678901234567890 ")).toEqual({ ok: true, body: "12345678901234567890" });
+  });
+
   it("keeps __proto__ and constructor as own data keys on both parsers, and pollutes no prototype", () => {
     for (const digits of ["1", "12345678901234567890"]) {
       const body = parsed(
