@@ -19,9 +19,18 @@ const idField = (holder: unknown, key: string): string | null => {
 /**
  * The ids of a stored callback, also when it is invalid (then its event id is null, and whatever
  * id the body does carry is still named). For log lines about jobs that failed: a room event's id
- * needs the whole body validated, which the hot path does once and this repeats.
+ * needs the whole body validated, which the hot path does once and this repeats. Never throws: it
+ * runs in event listeners, where an exception would take the process down.
  */
 export function callbackSubject(kind: CallbackKind, body: unknown): CallbackSubject {
+  try {
+    return subjectOf(kind, body);
+  } catch {
+    return { eventId: null, messageId: null };
+  }
+}
+
+function subjectOf(kind: CallbackKind, body: unknown): CallbackSubject {
   if (kind === "message") {
     const messageId = idField(field(body, "data"), "messageId");
     return { eventId: messageId === null ? null : messageEventId(messageId), messageId };
