@@ -103,7 +103,8 @@ export async function startWorker(
       {
         jobId: job.id,
         kind: job.name,
-        ...callbackSubject(job.data.kind, job.data.body),
+        // A job stored by anything else than the ingress may lack data: a listener must not throw.
+        ...callbackSubject(job.data?.kind, job.data?.body),
         attempt: job.attemptsMade,
         err: error.message,
       },
@@ -118,7 +119,7 @@ export async function startWorker(
     queue.getJob(jobId).then(
       (job) =>
         logger.warn(
-          { jobId, ...(job ? callbackSubject(job.data.kind, job.data.body) : {}) },
+          { jobId, ...(job ? callbackSubject(job.data?.kind, job.data?.body) : {}) },
           "job lost its worker (lock lapsed): running it again",
         ),
       () => logger.warn({ jobId }, "job lost its worker (lock lapsed): running it again"),

@@ -22,7 +22,7 @@ const idField = (holder: unknown, key: string): string | null => {
  * needs the whole body validated, which the hot path does once and this repeats. Never throws: it
  * runs in event listeners, where an exception would take the process down.
  */
-export function callbackSubject(kind: CallbackKind, body: unknown): CallbackSubject {
+export function callbackSubject(kind: CallbackKind | undefined, body: unknown): CallbackSubject {
   try {
     return subjectOf(kind, body);
   } catch {
@@ -30,7 +30,7 @@ export function callbackSubject(kind: CallbackKind, body: unknown): CallbackSubj
   }
 }
 
-function subjectOf(kind: CallbackKind, body: unknown): CallbackSubject {
+function subjectOf(kind: CallbackKind | undefined, body: unknown): CallbackSubject {
   if (kind === "message") {
     const messageId = idField(field(body, "data"), "messageId");
     return { eventId: messageId === null ? null : messageEventId(messageId), messageId };
