@@ -59,6 +59,20 @@ describe("ids and keys arrive exactly as sent (ingress → Redis → worker → 
     });
   });
 
+  it("delivers a body nested as deep as the ingress accepts (64 levels), and refuses one level more", async () => {
+    // {"data":{"payload":[[…]]}}: two objects, then arrays.
+    const nested = (depth: number, id: string) =>
+      `{"data":{"messageId":"${id}","type":7,"payload":{"deep":${"[".repeat(depth - 3)}${"]".repeat(depth - 3)}}}}`;
+    expect((await sendCallback(`${ingress.url}/notice`, nested(64, "deep-64"))).status).toBe(200);
+    expect((await sendCallback(`${ingress.url}/notice`, nested(65, "deep-65"))).status).toBe(422);
+    const delivery = await eventually(() => {
+      const found = delivered("msg_deep-64");
+      expect(found).toBeDefined();
+      return found!;
+    });
+    expect(/"deep":(\[*)/.exec(delivery.raw)?.[1]).toHaveLength(64 - 3);
+  });
+
   it("delivers a __proto__ key inside payload as data, and no key pollutes a prototype", async () => {
     const body =
       '{"__proto__":{"pollutedTop":1},"data":{"messageId":"proto-1","type":7,"__proto__":{"pollutedData":1},' +

@@ -115,7 +115,7 @@ const roomBody = fc
       `{"imRoomId":${roomId},"${list}":[${members.map(([id, extra]) => `{"imContactId":${id}${extra}}`).join(",")}],"timestamp":${timestamp}}`,
   );
 const deepBody = fc
-  .integer({ min: 1, max: 5_000 })
+  .oneof(fc.integer({ min: 55, max: 70 }), fc.integer({ min: 1, max: 5_000 }))
   .map((depth) => `{"data":{"messageId":"deep-${depth}","type":7,"payload":${"[".repeat(depth)}${"]".repeat(depth)}}}`);
 const hugeArrayBody = fc.oneof(
   fc
