@@ -3,7 +3,7 @@
  * Not part of `pnpm test`: CI has no Docker, and it takes minutes.
  *
  * Under a throwaway project name, on free loopback ports, with the demo profile and 4 workers:
- *  1. every shared fixture, then a burst of distinct messages, reaches the demo receiver exactly once;
+ *  1. every fixture, then a burst of distinct messages, reaches the demo receiver exactly once;
  *  2. each of the 4 workers delivered a share (their "event delivered" log lines);
  *  3. `docker compose stop worker` in the middle of a burst: the workers finish what they hold and
  *     exit 0 before the grace period; once started again, nothing is lost and nothing is doubled;
@@ -20,7 +20,7 @@ import { eventually, freePort, loadFixtures, sendCallback } from "@yuju-relay/te
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..");
-const TOKEN = "3f9c2a7e51d84b0c9e6a1f2d7b4c8e05"; // the token in every shared fixture
+const TOKEN = "3f9c2a7e51d84b0c9e6a1f2d7b4c8e05"; // the token in every fixture
 const WORKERS = 4;
 const BURST = 400;
 const WORKER_GRACE_S = 35; // docker-compose.yml stop_grace_period of the worker
@@ -163,7 +163,7 @@ try {
     "dashboard answers 200 with them",
   );
 
-  // 1. The shared fixtures: messages to /notice, member changes to /room/joined (as the platform does).
+  // 1. The fixtures: messages to /notice, member changes to /room/joined (as the platform does).
   const fixtures = loadFixtures();
   for (const fixture of fixtures) {
     const path = fixture.name.startsWith("msg_") ? "/notice" : "/room/joined";

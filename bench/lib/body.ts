@@ -10,7 +10,7 @@ interface MessageBody {
 // Read once: bodies are built per request in the end-to-end scenario, on the load generator's loop.
 const FIXTURE_TEXT = (() => {
   const found = loadFixtures().find((f) => f.name === FIXTURE);
-  if (!found) throw new Error(`fixture ${FIXTURE} not found in shared/fixtures`);
+  if (!found) throw new Error(`fixture ${FIXTURE} not found in packages/protocol/fixtures`);
   return found.raw;
 })();
 

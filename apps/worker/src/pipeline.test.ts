@@ -78,7 +78,7 @@ function verified(receiver: Receiver) {
   });
 }
 
-describe("pipeline: every shared fixture and the seeds, end to end", () => {
+describe("pipeline: every fixture and the seeds, end to end", () => {
   let receiver: Receiver;
   let pipeline: Awaited<ReturnType<typeof startPipeline>>;
   beforeAll(async () => {

@@ -10,10 +10,10 @@ function normalizeOk(body: unknown): RelayEvent {
   return outcome.event;
 }
 
-describe("every shared fixture", () => {
+describe("every fixture in packages/protocol/fixtures", () => {
   const fixtures = loadFixtures();
 
-  it("exists (the shared folder is where CI expects it)", () => {
+  it("exists: the repository holds its own copies", () => {
     expect(fixtures.length).toBeGreaterThanOrEqual(29);
   });
 

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -8,20 +8,18 @@ export interface Fixture {
   raw: string;
 }
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+/**
+ * The repository's own copies of the platform's example bodies and of its documentation's sample
+ * requests (packages/protocol/fixtures and seeds): the wire contract's evidence lives with the code
+ * that parses it, so a bare clone tests itself.
+ */
+const protocolDir = resolve(dirname(fileURLToPath(import.meta.url)), "../../protocol");
+export const fixturesDir = join(protocolDir, "fixtures");
+export const seedsDir = join(protocolDir, "seeds");
 
-/** `shared/` sits beside the repository (CI clones the repo next to it); SHARED_DIR overrides. */
-export function sharedDir(): string {
-  const dir = process.env.SHARED_DIR ?? resolve(repoRoot, "../shared");
-  if (!existsSync(join(dir, "fixtures"))) {
-    throw new Error(`shared fixtures not found at ${dir}/fixtures: set SHARED_DIR to the shared/ folder`);
-  }
-  return dir;
-}
-
-/** Every example body in shared/fixtures (and fixtures/assumed), by file name. */
+/** Every example body in packages/protocol/fixtures (and fixtures/assumed), by file name. */
 export function loadFixtures(): Fixture[] {
-  const root = join(sharedDir(), "fixtures");
+  const root = fixturesDir;
   const files = [
     ...readdirSync(root).map((f) => join(root, f)),
     ...readdirSync(join(root, "assumed")).map((f) => join(root, "assumed", f)),
@@ -51,7 +49,7 @@ export function loadSeedExamples(): SeedExample[] {
     ["member-leave", "member-leave-callback.txt"],
   ];
   return seeds.map(([name, file]) => {
-    const text = readFileSync(join(sharedDir(), "seeds", file), "utf8");
+    const text = readFileSync(join(seedsDir, file), "utf8");
     const curl = /curl --location --request (\w+) '([^']+)'[\s\S]*?--data-raw '([\s\S]*?)'/.exec(text);
     if (!curl) throw new Error(`no curl example found in seeds/${file}`);
     const [, method, url, raw] = curl as unknown as [string, string, string, string];
