@@ -1,20 +1,26 @@
 /**
- * `pnpm start`: the whole relay on one machine, for trying it and for development. Starts the
- * ingress, the worker and the dashboard as child processes; when REDIS_URL is unset it also starts
- * a local redis-server with the settings BullMQ needs (AOF on, noeviction) in a data folder.
- * Production runs each app on its own (see README: docker compose, or `pnpm start:<app>`).
+ * `pnpm start`: the whole relay on one machine, for trying it and for development. Reads `.env` (the
+ * file docker compose reads; a variable set in the shell wins), starts the ingress, the worker and
+ * the dashboard as child processes and, when REDIS_URL is unset, a redis-server of its own with the
+ * settings BullMQ needs (AOF on, noeviction) on a free port. Its ready line comes once every app has
+ * parsed its config and listens or consumes. Production runs each app on its own (see README).
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { relative, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { waitForRedis } from "@yuju-relay/queue";
+import type { AppReadyMessage } from "@yuju-relay/runtime";
+import { LauncherStop, startLocalRedis } from "./start/local-redis.ts";
+import { opsPortsFor } from "./start/ops-ports.ts";
 
 const root = resolve(fileURLToPath(import.meta.url), "../..");
 const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
-const children: ChildProcess[] = [];
+const APPS = ["ingress", "worker", "dashboard"] as const;
+type AppName = (typeof APPS)[number];
+const apps = new Map<AppName, ChildProcess>();
+let redis: ChildProcess | undefined;
 let stopping = false;
 
 function prefixed(name: string, child: ChildProcess) {
@@ -23,60 +29,40 @@ function prefixed(name: string, child: ChildProcess) {
   }
 }
 
-async function localRedis(): Promise<string> {
-  if (spawnSync("redis-server", ["--version"]).error) {
-    process.stderr.write(
-      [
-        "[start] No Redis to use. Either:",
-        "  - set REDIS_URL to a Redis you run (redis://host:6379), or",
-        "  - install redis-server (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis), or",
-        "  - run the whole stack in containers: docker compose up",
-        "",
-      ].join("\n"),
-    );
-    process.exit(1);
+function loadDotEnv() {
+  const file = resolve(root, process.env.ENV_FILE || ".env");
+  if (!existsSync(file)) {
+    if (process.env.ENV_FILE) throw new LauncherStop(`ENV_FILE ${process.env.ENV_FILE} does not exist.`);
+    return;
   }
-  const port = process.env.LOCAL_REDIS_PORT || "6379";
-  const dir = resolve(root, process.env.LOCAL_REDIS_DIR || ".data/redis");
-  mkdirSync(dir, { recursive: true });
-  const redis = spawn(
-    "redis-server",
-    [
-      "--port",
-      port,
-      "--bind",
-      "127.0.0.1",
-      "--dir",
-      dir,
-      "--appendonly",
-      "yes",
-      "--appendfsync",
-      "everysec",
-      "--maxmemory-policy",
-      "noeviction",
-      "--save",
-      "",
-    ],
-    // Own process group: Ctrl-C reaches only this launcher, which stops Redis after the apps.
-    { stdio: ["ignore", "pipe", "pipe"], detached: true },
-  );
-  prefixed("redis", redis);
-  children.push(redis);
-  const url = `redis://127.0.0.1:${port}`;
-  await waitForRedis(url, { stillStarting: () => redis.exitCode === null });
-  say(`started redis-server on ${url}, data (AOF) in ${dir}`);
-  return url;
+  // Node's own parser: it never overrides a variable already in the environment, even an empty one.
+  process.loadEnvFile(file);
+  say(`read ${relative(root, file) || file} (a variable set in the shell wins)`);
 }
 
-function startApp(name: string, env: NodeJS.ProcessEnv) {
+const ready = new Map<AppName, AppReadyMessage>();
+function sayReady(env: NodeJS.ProcessEnv) {
+  const port = (app: AppName) => (ready.get(app)?.url ? new URL(ready.get(app)!.url!).port : "?");
+  say(
+    `ready. callbacks: http://localhost:${port("ingress")}/notice · dashboard: http://localhost:${port("dashboard")}/ (user ${env.DASHBOARD_USER || "admin"}) · Ctrl-C to stop`,
+  );
+}
+
+function startApp(name: AppName, env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, ["--import", "tsx", resolve(root, `apps/${name}/src/main.ts`)], {
     cwd: root,
     env,
-    stdio: ["ignore", "pipe", "pipe"],
+    // The IPC channel carries only the app's ready message (packages/runtime).
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
     detached: true,
   });
   prefixed(name, child);
-  children.push(child);
+  apps.set(name, child);
+  child.on("message", (message: AppReadyMessage) => {
+    if (message?.type !== "ready" || stopping) return;
+    ready.set(name, message);
+    if (ready.size === APPS.length) sayReady(env);
+  });
   child.on("exit", (code, signal) => {
     if (stopping) return;
     say(`${name} exited (${signal ?? code}); stopping everything`);
@@ -84,47 +70,70 @@ function startApp(name: string, env: NodeJS.ProcessEnv) {
   });
 }
 
+function stopped(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((done) => {
+    child.once("exit", (code) => done(code));
+    child.kill("SIGTERM");
+  });
+}
+
 async function stopAll(exitCode: number) {
   stopping = true;
   // Apps first (they finish in-flight work), Redis last (it writes its AOF on SIGTERM).
-  const apps = children.filter((c) => !c.spawnfile.includes("redis"));
-  const redis = children.filter((c) => c.spawnfile.includes("redis"));
-  for (const group of [apps, redis]) {
-    await Promise.all(
-      group.map((child) =>
-        child.exitCode !== null || child.signalCode !== null
-          ? Promise.resolve()
-          : new Promise<void>((done) => {
-              child.once("exit", () => done());
-              child.kill("SIGTERM");
-            }),
-      ),
-    );
-  }
-  process.exit(exitCode);
+  const codes = await Promise.all([...apps.values()].map(stopped));
+  if (redis) await stopped(redis);
+  const clean = codes.every((code) => code === 0);
+  if (!clean) say(`an app did not stop cleanly (exit codes ${codes.join(", ")})`);
+  process.exit(clean ? exitCode : 1);
 }
 
 // Children live in their own process groups; never leave them behind if this process dies.
 process.on("exit", () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  for (const child of [...apps.values(), redis]) {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  }
 });
 // The terminal may go away before the apps finish logging their shutdown.
 process.stdout.on("error", () => {});
 
+// `on`, not `once`: under `pnpm start` a Ctrl-C arrives twice (from the terminal and forwarded by
+// pnpm). A second signal left to Node's default would kill this process mid-stop, and pnpm would
+// then report the signal as a failed command.
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (stopping) return;
     say(`${signal}: stopping (active jobs finish first)`);
     void stopAll(0);
   });
 }
 
-const env: NodeJS.ProcessEnv = { ...process.env };
-env.REDIS_URL ||= await localRedis();
-if (!env.DASHBOARD_PASSWORD) {
-  env.DASHBOARD_PASSWORD = randomBytes(12).toString("base64url");
-  say(`DASHBOARD_PASSWORD was not set; generated one for this run: ${env.DASHBOARD_PASSWORD}`);
+try {
+  loadDotEnv();
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (!env.REDIS_URL) {
+    const dir = resolve(root, env.LOCAL_REDIS_DIR || ".data/redis");
+    const local = await startLocalRedis({
+      requestedPort: env.LOCAL_REDIS_PORT,
+      dir,
+      onOutput: (child) => prefixed("redis", child),
+    });
+    redis = local.child;
+    env.REDIS_URL = local.url;
+    say(`started redis-server on ${local.url}, data (AOF) in ${dir}`);
+  }
+  if (!env.DASHBOARD_PASSWORD) {
+    env.DASHBOARD_PASSWORD = randomBytes(12).toString("base64url");
+    say(`DASHBOARD_PASSWORD was not set; generated one for this run: ${env.DASHBOARD_PASSWORD}`);
+  }
+  const ops = opsPortsFor(env.OPS_PORT);
+  for (const app of APPS) {
+    const opsPort = app === "ingress" ? ops.ingress : app === "worker" ? ops.worker : undefined;
+    if (!stopping) startApp(app, opsPort === undefined ? env : { ...env, OPS_PORT: opsPort });
+  }
+  say("starting the ingress, a worker and the dashboard");
+} catch (error) {
+  if (!(error instanceof LauncherStop)) throw error;
+  process.stderr.write(`[start] ${error.message.replaceAll("\n", "\n[start] ")}\n`);
+  process.exit(1);
 }
-for (const app of ["ingress", "worker", "dashboard"]) startApp(app, env);
-say(
-  `callbacks: http://localhost:${env.PORT || 3000}/notice · dashboard: http://localhost:${env.DASHBOARD_PORT || 3001}/ (user ${env.DASHBOARD_USER || "admin"}) · Ctrl-C to stop`,
-);
