@@ -1,4 +1,4 @@
-import { CALLBACK_QUEUE, callbackJobOptions, type CallbackJobData } from "@yuju-relay/queue";
+import { CALLBACK_QUEUE, callbackJobName, callbackJobOptions, type CallbackJobData } from "@yuju-relay/queue";
 import { Queue } from "bullmq";
 import { storedJobData } from "../lib/body.ts";
 import { startChild } from "../lib/child.ts";
@@ -27,7 +27,7 @@ async function fill(queue: Queue<CallbackJobData>, tag: string): Promise<void> {
   for (let start = 0; start < JOBS; start += 1_000) {
     const chunk = Array.from({ length: Math.min(1_000, JOBS - start) }, (_, i) => {
       const data = storedJobData(`bench-${tag}-${start + i}`);
-      return { name: data.kind, data, opts: callbackJobOptions(data.kind, ATTEMPTS) };
+      return { name: callbackJobName(data), data, opts: callbackJobOptions(data.kind, ATTEMPTS) };
     });
     await queue.addBulk(chunk);
   }

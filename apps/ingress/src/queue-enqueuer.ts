@@ -1,4 +1,5 @@
 import {
+  callbackJobName,
   callbackJobOptions,
   createTickBatcher,
   isConnected,
@@ -52,7 +53,9 @@ export function createQueueEnqueuer(
     unclassified: callbackJobOptions("unclassified", attempts),
   };
   async function store(jobs: CallbackJobData[]): Promise<string[]> {
-    const added = queue.addBulk(jobs.map((job) => ({ name: job.kind, data: job, opts: optionsOf[job.kind] })));
+    const added = queue.addBulk(
+      jobs.map((job) => ({ name: callbackJobName(job), data: job, opts: optionsOf[job.kind] })),
+    );
     // If the timeout wins, the jobs may still land later: the platform's retries then arrive as
     // duplicates, which the worker's event claims absorb. The same holds for a batch that fails
     // half-way in Redis (addBulk is a pipeline, not a transaction): all of its callbacks get 503.

@@ -237,7 +237,7 @@ describe("pipeline: retries, failures and duplicates", () => {
   it("fails a body of unknown kind visibly, with its keys", async () => {
     await sendCallback(`${pipeline.ingress.url}/room/left`, JSON.stringify({ token: TOKEN, event: "friend_added" }));
     const job = await eventually(async () => {
-      const failed = (await pipeline.queue.getFailed()).find((j) => j.name === "unclassified");
+      const failed = (await pipeline.queue.getFailed()).find((j) => j.data.kind === "unclassified");
       expect(failed).toBeDefined();
       return failed!;
     });

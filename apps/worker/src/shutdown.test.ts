@@ -26,7 +26,7 @@ describe("worker SIGTERM (real child processes)", () => {
     const total = 24;
     await queue.addBulk(
       Array.from({ length: total }, (_, i) => ({
-        name: "message",
+        name: `message stop-${i}`,
         data: {
           kind: "message" as const,
           route: "/notice",

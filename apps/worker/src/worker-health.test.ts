@@ -38,8 +38,9 @@ describe("worker ops endpoints", () => {
   });
 
   it("is ready while consuming, and counts jobs by outcome", async () => {
-    await queue.add("message", job("ops-1"), callbackJobOptions("message", 3));
-    await queue.add("message", job("ops-1"), callbackJobOptions("message", 3));
+    // Named as the ingress names them: the metrics' kind label comes from the job's data.
+    await queue.add("message ops-1", job("ops-1"), callbackJobOptions("message", 3));
+    await queue.add("message ops-1", job("ops-1"), callbackJobOptions("message", 3));
     await eventually(async () => expect(await queue.getCompletedCount()).toBe(2));
     expect((await fetch(`${running.ops!.url}/readyz`)).status).toBe(200);
     const text = await (await fetch(`${running.ops!.url}/metrics`)).text();

@@ -46,11 +46,14 @@ export function createWorkerHealth(deps: {
     registers: [registry],
   });
   worker.on("completed", (job) => {
-    jobs.inc({ kind: job.name, outcome: (job.returnvalue as { outcome?: string } | undefined)?.outcome ?? "handled" });
+    jobs.inc({
+      kind: job.data.kind,
+      outcome: (job.returnvalue as { outcome?: string } | undefined)?.outcome ?? "handled",
+    });
   });
   worker.on("failed", (job, error) => {
     if (!job) return;
-    jobs.inc({ kind: job.name, outcome: isFinalFailure(job, error) ? "failed" : "retrying" });
+    jobs.inc({ kind: job.data.kind, outcome: isFinalFailure(job, error) ? "failed" : "retrying" });
   });
 
   return {

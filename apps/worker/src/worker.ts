@@ -102,7 +102,7 @@ export async function startWorker(
     logger[final ? "error" : "warn"](
       {
         jobId: job.id,
-        kind: job.name,
+        kind: job.data?.kind,
         // A job stored by anything else than the ingress may lack data: a listener must not throw.
         ...callbackSubject(job.data?.kind, job.data?.body),
         attempt: job.attemptsMade,

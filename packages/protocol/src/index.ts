@@ -1,6 +1,7 @@
 export * from "./callback.ts";
 export { parseCallbackJson, MAX_NESTING, type ParsedCallbackJson } from "./callback-json.ts";
 export { callbackSubject, type CallbackSubject } from "./callback-subject.ts";
+export { callbackLabel } from "./callback-label.ts";
 export { messageEventId, roomEventId } from "./event-ids.ts";
 export * from "./events.ts";
 export { MESSAGE_KINDS, messageKindOf, type MessageKind } from "./message-kinds.ts";

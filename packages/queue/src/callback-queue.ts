@@ -1,8 +1,11 @@
-import type { CallbackKind } from "@yuju-relay/protocol";
+import { callbackLabel, type CallbackKind } from "@yuju-relay/protocol";
 import { Queue, type JobsOptions } from "bullmq";
 import type { RedisClient } from "./connections.ts";
 
-/** Every callback, of whatever kind, goes through this one queue; the job name is its kind. */
+/**
+ * Every callback, of whatever kind, goes through this one queue. The kind is `job.data.kind`; the
+ * job name is for people (see callbackJobName).
+ */
 export const CALLBACK_QUEUE = "callbacks";
 
 /** The name of the worker's backoff strategy (exponential with jitter, or the downstream's Retry-After). */
@@ -31,6 +34,16 @@ export const CALLBACK_JOBS: Record<CallbackKind, { description: string; retried:
 
 export function callbackJobOptions(kind: CallbackKind, attempts: number): JobsOptions {
   return CALLBACK_JOBS[kind].retried ? { attempts, backoff: { type: RELAY_BACKOFF } } : { attempts: 1 };
+}
+
+/**
+ * The job's name as Bull Board lists it: its kind and what it is about, `message m-1` or
+ * `room_members left 10696052718820451`, so that one message's job can be found by searching
+ * for its id. Only for display: code reads the kind from `job.data.kind`.
+ */
+export function callbackJobName(job: Pick<CallbackJobData, "kind" | "body">): string {
+  const label = callbackLabel(job.kind, job.body);
+  return label ? `${job.kind} ${label}` : job.kind;
 }
 
 export function createCallbackQueue(connection: RedisClient, prefix: string): Queue<CallbackJobData> {
