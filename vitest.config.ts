@@ -2,7 +2,12 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["apps/*/src/**/*.test.ts", "packages/*/src/**/*.test.ts", "scripts/**/*.test.ts"],
+    include: [
+      "apps/*/src/**/*.test.ts",
+      "packages/*/src/**/*.test.ts",
+      "scripts/**/*.test.ts",
+      "monitoring/**/*.test.ts",
+    ],
     // One Redis for the whole run (REDIS_URL, else a container, else redis-server on a free port);
     // each test file isolates itself with its own queue prefix.
     globalSetup: ["packages/testing/src/global-setup.ts"],

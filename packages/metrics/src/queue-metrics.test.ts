@@ -28,4 +28,16 @@ describe("queue metrics (real Redis)", () => {
     const jobs = await registry.getSingleMetric("yuju_queue_jobs")!.get();
     expect(jobs.values.find((v) => v.labels.state === "waiting")?.value).toBe(3);
   });
+
+  it("reports the memory of the Redis holding the queue, and its limit", async () => {
+    const registry = createMetricsRegistry("test");
+    registerQueueMetrics(registry, queue);
+    const text = await registry.metrics();
+    const value = (name: string) => Number(new RegExp(`^${name}\\{app="test"\\} (\\S+)$`, "m").exec(text)?.[1]);
+    const info = await redis.info("memory");
+    const maxmemory = Number(/^maxmemory:(\d+)/m.exec(info)?.[1]);
+    const system = Number(/^total_system_memory:(\d+)/m.exec(info)?.[1]);
+    expect(value("yuju_redis_memory_used_bytes")).toBeGreaterThan(100_000);
+    expect(value("yuju_redis_memory_limit_bytes")).toBe(maxmemory > 0 ? maxmemory : system);
+  });
 });

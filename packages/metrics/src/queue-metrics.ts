@@ -1,5 +1,6 @@
 import type { Queue } from "bullmq";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { registerRedisMemoryMetrics } from "./redis-memory-metrics.ts";
 
 export function createMetricsRegistry(app: string): Registry {
   const registry = new Registry();
@@ -13,6 +14,7 @@ const STATES = ["waiting", "active", "delayed", "failed", "completed", "prioriti
 /**
  * Queue depth by state and the age of the oldest waiting job, read from Redis at scrape time (not
  * on the hot path). Depth alone does not tell a burst from a stuck worker; the backlog age does.
+ * With them, the memory of the Redis that holds the queue.
  */
 export function registerQueueMetrics(registry: Registry, queue: Queue): void {
   new Gauge({
@@ -36,4 +38,5 @@ export function registerQueueMetrics(registry: Registry, queue: Queue): void {
       this.set({ queue: queue.name }, oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0);
     },
   });
+  registerRedisMemoryMetrics(registry, queue);
 }
