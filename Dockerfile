@@ -1,5 +1,5 @@
 # Production images of Yuju Relay, one target per app:
-#   docker build --target worker -t yuju-relay/worker .    (targets: ingress, worker, dashboard, demo-receiver)
+#   docker build --target worker -t yuju-relay-worker .    (targets: ingress, worker, dashboard, demo-receiver)
 # docker-compose.yml builds them all. Each image is node:<LTS>-slim plus one bundled ESM file
 # (dist/main.mjs, see scripts/build-app.ts) and the app's production dependencies, run as user `node`.
 # Needs BuildKit (the default builder of current Docker) for the cache mounts.
@@ -11,7 +11,7 @@ FROM ${NODE_IMAGE} AS build
 # The version of package.json's "packageManager" (pnpm switches to that one by itself if they differ).
 ARG PNPM_VERSION=10.34.8
 ENV PNPM_HOME=/pnpm
-RUN npm install --global --no-fund --no-audit --loglevel=error pnpm@${PNPM_VERSION}
+RUN npm install --global --no-fund --no-audit --no-update-notifier --loglevel=error pnpm@${PNPM_VERSION}
 WORKDIR /repo
 # Downloads depend on the lockfile alone: a source change does not refetch them, and the store
 # survives lockfile changes in the cache mount.

@@ -25,9 +25,13 @@ const { name } = JSON.parse(readFileSync(join(appDir, "package.json"), "utf8")) 
 rmSync(out, { recursive: true, force: true });
 // --legacy: deploy without requiring inject-workspace-packages. A hoisted (flat) node_modules lets the
 // bundle import dependencies of the workspace packages it swallowed (pino comes from @yuju-relay/logging).
-execFileSync("pnpm", ["--filter", name, "--prod", "--legacy", "--config.node-linker=hoisted", "deploy", out], {
-  stdio: "inherit",
-});
+// --loglevel=error: the warnings it prints are known and harmless (the legacy deploy itself; Bull
+// Board's view engine's peer ranges, which lag behind @types/koa 3 and ejs 6), and would bury a real error.
+execFileSync(
+  "pnpm",
+  ["--filter", name, "--prod", "--legacy", "--config.node-linker=hoisted", "--loglevel=error", "deploy", out],
+  { stdio: "inherit" },
+);
 
 // Never needed at run time: the workspace packages (TS source, now bundled), type packages and
 // typescript itself (pulled in as an optional peer of a dependency), the app's own source.

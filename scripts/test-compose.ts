@@ -2,13 +2,16 @@
  * `pnpm test:compose`: the production shape (docker-compose.yml) for real, on this machine's Docker.
  * Not part of `pnpm test`: CI has no Docker, and it takes minutes.
  *
- * Under a throwaway project name, on free loopback ports, with the demo profile and 4 workers:
+ * Under a throwaway project name, on free loopback ports:
+ *  0. the images build from scratch without a warning (no `gyp ERR!`, no pnpm WARN), named after
+ *     the project; `up` starts WORKERS=4 workers, and adding the demo and monitoring profiles with a
+ *     second `up` keeps them; Prometheus scrapes the ingress and each of the 4 workers;
  *  1. every fixture, then a burst of distinct messages, reaches the demo receiver exactly once;
  *  2. each of the 4 workers delivered a share (their "event delivered" log lines);
  *  3. `docker compose stop worker` in the middle of a burst: the workers finish what they hold and
  *     exit 0 before the grace period; once started again, nothing is lost and nothing is doubled;
  *  4. the ingress stops within its grace period.
- * Then `docker compose down -v`, whatever happened (KEEP_STACK=1 leaves it up to look at).
+ * Then `docker compose down -v --rmi local`, whatever happened (KEEP_STACK=1 leaves it up to look at).
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -27,12 +30,19 @@ const WORKER_GRACE_S = 35; // docker-compose.yml stop_grace_period of the worker
 const INGRESS_GRACE_S = 15; // ... and of the ingress
 
 const project = `yuju-test-${process.pid}`;
-const [ingressPort, dashboardPort, receiverPort] = [await freePort(), await freePort(), await freePort()];
+const [ingressPort, dashboardPort, receiverPort, prometheusPort] = [
+  await freePort(),
+  await freePort(),
+  await freePort(),
+  await freePort(),
+];
 const dashboardPassword = randomBytes(12).toString("base64url");
 const settings: Record<string, string> = {
   INGRESS_PORT: `127.0.0.1:${ingressPort}`,
   DASHBOARD_PORT: `127.0.0.1:${dashboardPort}`,
   DEMO_RECEIVER_PORT: String(receiverPort),
+  PROMETHEUS_PORT: String(prometheusPort),
+  WORKERS: String(WORKERS),
   DASHBOARD_PASSWORD: dashboardPassword,
   CALLBACK_TOKEN: TOKEN,
   FORWARD_URL: "http://demo-receiver:4000/events",
@@ -57,7 +67,8 @@ const dockerEnv = Object.fromEntries(
   Object.entries(process.env).filter(([k]) => ["PATH", "HOME"].includes(k) || k.startsWith("DOCKER_")),
 );
 const composeFile = join(root, "docker-compose.yml");
-const composeArgs = ["compose", "-p", project, "-f", composeFile, "--env-file", envFile, "--profile", "demo"];
+const composeBase = ["compose", "-p", project, "-f", composeFile, "--env-file", envFile];
+const composeArgs = [...composeBase, "--profile", "demo", "--profile", "monitoring"];
 
 async function docker(args: string[], { quiet = true } = {}): Promise<string> {
   const child = run("docker", args, { env: dockerEnv, maxBuffer: 256 * 1024 * 1024 });
@@ -144,16 +155,54 @@ async function timed(action: () => Promise<unknown>): Promise<number> {
   return (Date.now() - t) / 1000;
 }
 
-const cleanup = `docker ${composeArgs.join(" ")} down -v`;
+const cleanup = `docker ${composeArgs.join(" ")} down -v --rmi local`;
 let failed = false;
 try {
   say(`project ${project}: ingress :${ingressPort}, dashboard :${dashboardPort}, receiver :${receiverPort}`);
   say(`if interrupted, remove it with: ${cleanup}`);
-  say(`building and starting (demo profile, ${WORKERS} workers), waiting until every service is healthy`);
-  await compose(["up", "-d", "--build", "--scale", `worker=${WORKERS}`, "--wait", "--wait-timeout", "600"], {
-    quiet: false,
+  say("building every image from scratch (no cache)");
+  const built = await run("docker", [...composeArgs, "build", "--no-cache", "--progress", "plain"], {
+    env: dockerEnv,
+    maxBuffer: 256 * 1024 * 1024,
   });
+  const noise = (built.stdout + built.stderr).split("\n").filter((l) => /gyp ERR!|\bWARN\b|npm (warn|notice)/i.test(l));
+  check(noise.length === 0, `the build printed no warning${noise.length ? `: ${noise.slice(0, 5).join(" | ")}` : ""}`);
+  for (const service of ["ingress", "worker", "dashboard", "demo-receiver", "prometheus"]) {
+    await docker(["image", "inspect", `${project}-${service}`]);
+  }
+  check(true, `images are named after the project (${project}-ingress, ...)`);
+
+  say(`docker compose up -d (WORKERS=${WORKERS}), waiting until every service is healthy`);
+  await docker([...composeBase, "up", "-d", "--wait", "--wait-timeout", "600"], { quiet: false });
   check((await workerContainers()).length === WORKERS, `${WORKERS} worker containers running and healthy`);
+  say("docker compose --profile demo --profile monitoring up -d");
+  await compose(["up", "-d", "--wait", "--wait-timeout", "600"], { quiet: false });
+  check((await workerContainers()).length === WORKERS, `still ${WORKERS} workers after adding the profiles`);
+
+  const targets = await eventually(
+    async () => {
+      const answer = (await (await fetch(`http://127.0.0.1:${prometheusPort}/api/v1/targets`)).json()) as {
+        data: { activeTargets: Array<{ labels: { job: string }; health: string }> };
+      };
+      const up = (job: string) => answer.data.activeTargets.filter((t) => t.labels.job === job && t.health === "up");
+      if (up("ingress").length !== 1 || up("worker").length !== WORKERS) {
+        throw new Error(
+          `prometheus targets: ${JSON.stringify(answer.data.activeTargets.map((t) => [t.labels, t.health]))}`,
+        );
+      }
+      return answer.data.activeTargets.length;
+    },
+    { timeoutMs: 90_000, intervalMs: 2_000 },
+  );
+  check(targets === WORKERS + 1, `prometheus scrapes the ingress and all ${WORKERS} workers, every target up`);
+  const rules = (await (await fetch(`http://127.0.0.1:${prometheusPort}/api/v1/rules`)).json()) as {
+    data: { groups: Array<{ rules: Array<{ name: string; health: string }> }> };
+  };
+  const loaded = rules.data.groups.flatMap((g) => g.rules);
+  check(
+    loaded.length >= 8 && loaded.every((r) => r.health === "ok"),
+    `prometheus loaded ${loaded.length} alert rules, all healthy`,
+  );
 
   const dashboard = `http://127.0.0.1:${dashboardPort}/`;
   const basic = `Basic ${Buffer.from(`admin:${dashboardPassword}`).toString("base64")}`;
@@ -248,8 +297,10 @@ try {
   if (process.env.KEEP_STACK) {
     say(`KEEP_STACK set: left running; remove with: ${cleanup}`);
   } else {
-    await compose(["down", "-v", "--remove-orphans", "--timeout", "40"]).catch((e: Error) => console.error(e.message));
-    say("stack removed (docker compose down -v)");
+    await compose(["down", "-v", "--rmi", "local", "--remove-orphans", "--timeout", "40"]).catch((e: Error) =>
+      console.error(e.message),
+    );
+    say("stack and its images removed (docker compose down -v --rmi local)");
     rmSync(envDir, { recursive: true, force: true });
   }
 }
