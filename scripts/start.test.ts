@@ -116,16 +116,21 @@ describe("pnpm start (the launcher, as a new user runs it)", () => {
     });
     try {
       const readyLine = await start.waitForLine(/\[start\] ready\. callbacks/);
-      // Every app had parsed its config and was listening or consuming before the ready line.
-      const at = (pattern: RegExp) => start.lines.findIndex((l) => pattern.test(l));
-      const readyAt = at(/\[start\] ready\./);
+      // Ready means ready: at once, with no retry, every app answers (the worker's ops server starts
+      // once it consumes). Each app also said so in its own log.
+      for (const url of [
+        `http://127.0.0.1:${ingressPort}/healthz`,
+        `http://127.0.0.1:${dashboardPort}/healthz`,
+        `http://127.0.0.1:${opsPort + 1}/readyz`,
+      ]) {
+        expect((await fetch(url)).status, url).toBe(200);
+      }
       for (const readiness of [
         /\[ingress\].*"ingress listening"/,
         /\[worker\].*"worker started"/,
         /\[dashboard\].*"dashboard listening"/,
       ]) {
-        expect(at(readiness)).toBeGreaterThanOrEqual(0);
-        expect(at(readiness)).toBeLessThan(readyAt);
+        await start.waitForLine(readiness);
       }
       expect(readyLine).toContain(`http://localhost:${ingressPort}/notice`);
       expect(readyLine).toContain(`http://localhost:${dashboardPort}/ (user from-env-file)`);

@@ -61,7 +61,9 @@ function startApp(name: AppName, env: NodeJS.ProcessEnv) {
   child.on("message", (message: AppReadyMessage) => {
     if (message?.type !== "ready" || stopping) return;
     ready.set(name, message);
-    if (ready.size === APPS.length) sayReady(env);
+    // After this turn's reads, so that the apps' last log lines usually come first. Not always:
+    // pino writes asynchronously, so a line logged just before the message may arrive just after.
+    if (ready.size === APPS.length) setImmediate(() => sayReady(env));
   });
   child.on("exit", (code, signal) => {
     if (stopping) return;
