@@ -11,7 +11,7 @@ import { existsSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import type { AppReadyMessage } from "@yuju-relay/runtime";
+import type { AppReadyMessage } from "@yuju-relay/app-lifecycle";
 import { LauncherStop, startLocalRedis } from "./start/local-redis.ts";
 import { opsPortsFor } from "./start/ops-ports.ts";
 

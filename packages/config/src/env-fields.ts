@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DURATION_FORMAT, parseDurationMs } from "./durations.ts";
 
 /** A whole number from the environment, within bounds. */
 export const envInt = (opts: { default: number; min?: number; max?: number }) =>
@@ -15,13 +16,11 @@ export const envDurationMs = (opts: { default: string; min?: number }) =>
     .string()
     .default(opts.default)
     .transform((raw, ctx) => {
-      const match = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(raw.trim());
-      if (!match) {
-        ctx.addIssue({ code: "custom", message: "must be a duration such as 500ms, 30s, 15m, 24h or 7d" });
+      const ms = parseDurationMs(raw);
+      if (ms === null) {
+        ctx.addIssue({ code: "custom", message: DURATION_FORMAT });
         return z.NEVER;
       }
-      const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? "ms"] ?? 1;
-      const ms = Number(match[1]) * unit;
       if (ms < (opts.min ?? 0)) {
         ctx.addIssue({ code: "custom", message: `must be at least ${opts.min}ms` });
         return z.NEVER;

@@ -1,2 +1,20 @@
-export { ConfigError, parseEnv, loadEnvOrExit } from "./parse-env.ts";
+export { ConfigError, parseEnv, loadEnvOrExit, exitOnConfigError } from "./parse-env.ts";
 export { checkRedisCluster, envBoolean, envDurationMs, envInt, envList, redisEnv, logLevelEnv } from "./env-fields.ts";
+export { DURATION_FORMAT, parseDurationMs } from "./durations.ts";
+export {
+  checkDestinationEnv,
+  DEFAULT_DESTINATION,
+  destinationEnv,
+  destinationNames,
+  loadDestinations,
+} from "./destination-env.ts";
+export { formatConfigPath, parseRelayConfig, readRelayConfig } from "./relay-config-file.ts";
+export {
+  DEFAULT_DELIVERY_ATTEMPTS,
+  DESTINATION_NAME,
+  MAX_DELIVERY_TIMEOUT_MS,
+  relayConfigSchema,
+  type Destination,
+  type DestinationDefaults,
+  type DestinationFilter,
+} from "./relay-config-schema.ts";

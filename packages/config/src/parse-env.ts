@@ -2,8 +2,11 @@ import type { z } from "zod";
 
 /** A configuration that cannot start the app. Its message names every offending variable. */
 export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  constructor(
+    readonly problems: readonly string[],
+    heading = "Invalid configuration",
+  ) {
+    super(`${heading}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "ConfigError";
   }
 }
@@ -35,8 +38,13 @@ export function loadEnvOrExit<Schema extends z.ZodType>(
   schema: Schema,
   env: Record<string, string | undefined> = process.env,
 ): z.infer<Schema> {
+  return exitOnConfigError(app, () => parseEnv(schema, env));
+}
+
+/** Runs a step of start-up that reads configuration: a ConfigError stops the process with its message, exit 78. */
+export function exitOnConfigError<T>(app: string, read: () => T): T {
   try {
-    return parseEnv(schema, env);
+    return read();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${app}: ${error.message}\n`);

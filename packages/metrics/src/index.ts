@@ -1,4 +1,4 @@
-export { createMetricsRegistry, registerQueueMetrics } from "./queue-metrics.ts";
+export { createMetricsRegistry, registerQueueMetrics, type MeasuredQueue } from "./queue-metrics.ts";
 export {
   boundedReadiness,
   READINESS_DEADLINE_MS,

@@ -16,3 +16,4 @@ export { RoomMemberCallbackSchema, type RoomMemberCallback } from "./room-callba
 export { normalizeMessage } from "./normalize-message.ts";
 export { normalizeRoomMembers } from "./normalize-room.ts";
 export { parsePlatformTimestamp } from "./timestamps.ts";
+export { toEnvelope, type WebhookEnvelope } from "./envelope.ts";

@@ -17,9 +17,9 @@ export interface AppProcess {
 }
 
 /** Starts an app (`apps/<name>/src/main.ts`, or any repo-relative entry) as a real child process. */
-export function spawnApp(entry: string, env: Record<string, string>): AppProcess {
+export function spawnApp(entry: string, env: Record<string, string>, args: string[] = []): AppProcess {
   const file = entry.includes("/") ? resolve(repoRoot, entry) : resolve(repoRoot, `apps/${entry}/src/main.ts`);
-  const child = spawn(process.execPath, ["--import", "tsx", file], {
+  const child = spawn(process.execPath, ["--import", "tsx", file, ...args], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,18 +1,25 @@
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { WebhookEnvelope } from "@yuju-relay/protocol";
 
 export interface ReceivedDelivery {
   headers: IncomingHttpHeaders;
   raw: string;
-  body: { type: string; timestamp: string; data: Record<string, unknown> };
+  body: WebhookEnvelope;
   status: number;
+  /** When it arrived (Date.now()). */
+  at: number;
 }
 
 export interface Receiver {
   url: string;
   deliveries: ReceivedDelivery[];
-  /** Answers the next requests with these statuses (then 200s): a scripted flaky downstream. */
+  /** Answers the next requests with these statuses (then `status`): a scripted flaky downstream. */
   respondWith(...statuses: number[]): void;
+  /** What it answers once the script is spent: 200 unless set (503: an outage). */
+  status: number;
+  /** Sent as Retry-After with every answer that is not 2xx, when set. */
+  retryAfter: string | null;
   /** Requests received so far, answered or not (a slow downstream holds them `delayMs`). */
   started: number;
   delayMs: number;
@@ -22,7 +29,7 @@ export interface Receiver {
 /** A local downstream for the worker's signed deliveries; it records every attempt. */
 export async function startReceiver(): Promise<Receiver> {
   const deliveries: ReceivedDelivery[] = [];
-  const receiver = { started: 0, delayMs: 0 } as Receiver;
+  const receiver = { started: 0, delayMs: 0, status: 200, retryAfter: null } as Receiver;
   const script: number[] = [];
   const server = createServer((req, res) => {
     receiver.started += 1;
@@ -30,10 +37,13 @@ export async function startReceiver(): Promise<Receiver> {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const raw = Buffer.concat(chunks).toString("utf8");
-      const status = script.shift() ?? 200;
+      const at = Date.now();
+      const status = script.shift() ?? receiver.status;
+      const headers: Record<string, string> = { "content-type": "application/json" };
+      if (receiver.retryAfter && (status < 200 || status >= 300)) headers["retry-after"] = receiver.retryAfter;
       setTimeout(() => {
-        deliveries.push({ headers: req.headers, raw, body: JSON.parse(raw) as ReceivedDelivery["body"], status });
-        res.writeHead(status, { "content-type": "application/json" }).end("{}");
+        deliveries.push({ headers: req.headers, raw, body: JSON.parse(raw) as WebhookEnvelope, status, at });
+        res.writeHead(status, headers).end("{}");
       }, receiver.delayMs);
     });
   });

@@ -1,4 +1,4 @@
-import { loadEnvOrExit } from "@yuju-relay/config";
+import { exitOnConfigError, loadEnvOrExit } from "@yuju-relay/config";
 import { createLogger, type Logger } from "@yuju-relay/logging";
 import type { z } from "zod";
 
@@ -26,7 +26,8 @@ export interface AppReadyMessage {
 
 /**
  * What every app's entry point does: parse the environment once (a bad value exits 78, naming the
- * variable), start, and on SIGTERM or SIGINT close in order and exit. A second signal while closing
+ * variable), start (a ConfigError thrown while starting, such as a bad RELAY_CONFIG file, exits 78
+ * too), and on SIGTERM or SIGINT close in order and exit. A second signal while closing
  * is ignored: the close is already bounded by the app's own timeouts.
  */
 export async function runApp<Schema extends z.ZodType<LogLevelConfig>>(
@@ -36,7 +37,14 @@ export async function runApp<Schema extends z.ZodType<LogLevelConfig>>(
 ): Promise<void> {
   const config = loadEnvOrExit(name, envSchema);
   const logger = createLogger(name, config.LOG_LEVEL);
-  const running = await start(config, logger);
+  let running: RunningApp;
+  try {
+    running = await start(config, logger);
+  } catch (error) {
+    running = exitOnConfigError(name, () => {
+      throw error;
+    });
+  }
   const opsUrl = running.ops?.url ?? null;
   // With OPS_PORT=0 this line is the only place that says which port was picked.
   if (opsUrl) logger.info({ port: Number(new URL(opsUrl).port) }, "ops server listening (/metrics, /healthz, /readyz)");

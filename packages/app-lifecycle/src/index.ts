@@ -1,0 +1,1 @@
+export { runApp, type AppReadyMessage, type RunningApp } from "./run-app.ts";

@@ -1,0 +1,158 @@
+import { callbackLabel, type CallbackKind, type RelayEvent } from "@yuju-relay/protocol";
+import type { Job, JobsOptions, WorkerOptions } from "bullmq";
+import { deliveryJobId, deliveryJobName } from "./delivery-queues.ts";
+
+/**
+ * The job catalog: every kind of job the relay runs, with its data, attempts, backoff, retention
+ * and what counts as a final failure. The one home of job policy: the ingress, the worker, the
+ * dashboard and the CLI read it here and nowhere else.
+ *
+ *   callbacks            one job per callback the ingress stored (name = callback kind). The worker
+ *                        validates, normalizes, drops redeliveries and fans the event out. It only
+ *                        retries what Redis or a code handler failed: an invalid body fails at once.
+ *   deliveries.<name>    one job per event and destination (see delivery-queues.ts): the signed
+ *                        POST, retried with the destination's own attempts and backoff.
+ */
+
+/**
+ * Every callback, of whatever kind, goes through this one queue. The kind is `job.data.kind`; the
+ * job name is for people (see callbackJobName).
+ */
+export const CALLBACK_QUEUE = "callbacks";
+
+/** The name of the worker's backoff strategy (exponential with jitter, or the downstream's Retry-After). */
+export const RELAY_BACKOFF = "relay";
+
+/** What the ingress stores for a callback. The tenant's token has been removed from `body`. */
+export interface CallbackJobData {
+  kind: CallbackKind;
+  /** The path and method the platform called, for the record: the kind comes from the body. */
+  route: string;
+  method: string;
+  receivedAt: string;
+  body: unknown;
+}
+
+export interface RetryPolicy {
+  /** First retry delay; it doubles each attempt, with jitter. */
+  baseDelayMs: number;
+  /** Longest delay between attempts, and the cap on a Retry-After. */
+  maxDelayMs: number;
+}
+
+/**
+ * A callback job retries only a failed fan-out (Redis away) or a code handler that threw: about
+ * an hour, like a delivery, before it waits in the failed list for a replay.
+ */
+const CALLBACK_RETRY: RetryPolicy = { baseDelayMs: 1_000, maxDelayMs: 600_000 };
+
+export const CALLBACK_JOBS: Record<CallbackKind, { description: string; attempts: number }> = {
+  message: { description: "message callback (/notice)", attempts: 15 },
+  room_members: { description: "group member left or joined", attempts: 15 },
+  // Retrying cannot give a body a kind: it fails visibly at once, kept for a replay after a fix.
+  unclassified: { description: "a body of no known kind: fails visibly, kept for replay", attempts: 1 },
+};
+
+export function callbackJobOptions(kind: CallbackKind): JobsOptions {
+  const { attempts } = CALLBACK_JOBS[kind];
+  return attempts > 1 ? { attempts, backoff: { type: RELAY_BACKOFF } } : { attempts: 1 };
+}
+
+/**
+ * The job's name as Bull Board lists it: its kind and what it is about, `message m-1` or
+ * `room_members left 10696052718820451`, so that one message's job can be found by searching
+ * for its id. Only for display: code reads the kind from `job.data.kind`.
+ */
+export function callbackJobName(job: Pick<CallbackJobData, "kind" | "body">): string {
+  const label = callbackLabel(job.kind, job.body);
+  return label ? `${job.kind} ${label}` : job.kind;
+}
+
+export function callbackBackoff(random = Math.random) {
+  return relayBackoff(CALLBACK_RETRY, random);
+}
+
+/** What a delivery job carries: the normalized event, never a secret (that is read from the configuration). */
+export interface DeliveryJobData {
+  destination: string;
+  event: RelayEvent;
+  /** When the ingress accepted the callback: the envelope's `timestamp`. */
+  receivedAt: string;
+  /** The callback job that fanned it out. */
+  callbackJobId: string;
+  /** The platform's messageId for messages (what a person searches by), else null. */
+  messageId: string | null;
+}
+
+/** What a destination's configuration says about its jobs. */
+export interface DeliveryPolicy {
+  attempts: number;
+  retry: RetryPolicy;
+}
+
+export function deliveryJob(data: DeliveryJobData, policy: DeliveryPolicy) {
+  const opts: JobsOptions = {
+    jobId: deliveryJobId(data.event.id),
+    attempts: policy.attempts,
+    backoff: { type: RELAY_BACKOFF },
+  };
+  return { name: deliveryJobName(data.event), data, opts };
+}
+
+/** Delivery backoff of one destination: its worker's `settings.backoffStrategy`. */
+export function deliveryBackoff(policy: DeliveryPolicy, random = Math.random) {
+  return relayBackoff(policy.retry, random);
+}
+
+/**
+ * Exponential from the base delay, with equal jitter so that a burst that failed together does not
+ * retry together, capped. A downstream's Retry-After wins (capped too: a header cannot park a job
+ * for a day).
+ */
+export function relayBackoff({ baseDelayMs, maxDelayMs }: RetryPolicy, random = Math.random) {
+  return (attemptsMade: number, _type?: string, error?: Error): number => {
+    const retryAfterMs = (error as { retryAfterMs?: number } | undefined)?.retryAfterMs;
+    if (retryAfterMs !== undefined) return Math.min(retryAfterMs, maxDelayMs);
+    const exponential = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, attemptsMade - 1));
+    return Math.round(exponential / 2 + random() * (exponential / 2));
+  };
+}
+
+/**
+ * What an endpoint's answer means for its delivery job:
+ *   delivered     2xx
+ *   rate_limited  429: with Retry-After the whole destination waits that long, else a retry
+ *   retry         408, 5xx (and timeouts, connection errors): another attempt after the backoff
+ *   gone          410: the destination is paused until someone resumes it; the job waits
+ *   refused       any other status (400, 401, redirects ...): failed at once, kept for a replay,
+ *                 since retrying a 400 only repeats it
+ */
+export type AnswerPolicy = "delivered" | "rate_limited" | "retry" | "gone" | "refused";
+
+export function answerPolicy(status: number): AnswerPolicy {
+  if (status >= 200 && status < 300) return "delivered";
+  if (status === 429) return "rate_limited";
+  if (status === 408 || status >= 500) return "retry";
+  if (status === 410) return "gone";
+  return "refused";
+}
+
+/** No attempt left, or a failure that retrying cannot fix: the job now waits in the failed set for a replay. */
+export function isFinalFailure(job: Job, error: Error): boolean {
+  return error.name === "UnrecoverableError" || job.attemptsMade >= (job.opts.attempts ?? 1);
+}
+
+export interface RetentionConfig {
+  KEEP_COMPLETED_AGE: number;
+  KEEP_COMPLETED_COUNT: number;
+  KEEP_FAILED_AGE: number;
+  KEEP_FAILED_COUNT: number;
+}
+
+/** How long finished jobs of every queue stay visible: failed ones are the ones to replay, kept longer. */
+export function retentionOptions(config: RetentionConfig): Pick<WorkerOptions, "removeOnComplete" | "removeOnFail"> {
+  return {
+    removeOnComplete: { age: Math.ceil(config.KEEP_COMPLETED_AGE / 1000), count: config.KEEP_COMPLETED_COUNT },
+    removeOnFail: { age: Math.ceil(config.KEEP_FAILED_AGE / 1000), count: config.KEEP_FAILED_COUNT },
+  };
+}
