@@ -10,7 +10,7 @@
  * bullmq loads its Lua scripts), and bundling them would hide their licences and versions.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
 
@@ -34,14 +34,14 @@ execFileSync(
 );
 
 // Never needed at run time: the workspace packages (TS source, now bundled), type packages and
-// typescript itself (pulled in as an optional peer of a dependency), the app's own source.
-for (const path of [
-  "node_modules/@yuju-relay",
-  "node_modules/@types",
-  "node_modules/typescript",
-  "node_modules/.bin",
-  "src",
-]) {
+// typescript itself (pulled in as an optional peer of a dependency), the app's own source. One
+// workspace package stays: @yuju-relay/handlers is plain JavaScript, and a HANDLERS_MODULE mounted
+// into the worker's image imports `defineHandlers` from it.
+const workspacePackages = join(out, "node_modules/@yuju-relay");
+for (const name of existsSync(workspacePackages) ? readdirSync(workspacePackages) : []) {
+  if (name !== "handlers") rmSync(join(workspacePackages, name), { recursive: true, force: true });
+}
+for (const path of ["node_modules/@types", "node_modules/typescript", "node_modules/.bin", "src"]) {
   rmSync(join(out, path), { recursive: true, force: true });
 }
 // Type declarations are a tenth of the dependencies' size and never loaded.

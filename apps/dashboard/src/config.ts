@@ -17,6 +17,11 @@ export const dashboardEnv = z
     DASHBOARD_PASSWORD: z
       .string("is required (the dashboard never runs without a password)")
       .min(8, "must be at least 8 characters"),
+    /**
+     * The worker's RELAY_CONFIG file: the dashboard shows each destination's queue. Only names are
+     * read; the secrets' variables need not be set here. Unset: the queue of `default` (FORWARD_URL).
+     */
+    RELAY_CONFIG: z.string().optional(),
     /** true: look only; retry, clean and delete answer 405. */
     DASHBOARD_READ_ONLY: envBoolean(false),
   })

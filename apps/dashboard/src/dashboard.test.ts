@@ -1,6 +1,9 @@
 import { ConfigError, parseEnv } from "@yuju-relay/config";
 import { createLogger } from "@yuju-relay/logging";
-import { CALLBACK_QUEUE } from "@yuju-relay/queue";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CALLBACK_QUEUE, deliveryQueueName } from "@yuju-relay/queue";
 import { eventually, uniquePrefix } from "@yuju-relay/testing";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
@@ -37,14 +40,14 @@ describe("dashboard", () => {
     );
   });
 
-  it("serves Bull Board with the callbacks queue to the right credentials", async () => {
+  it("serves Bull Board with the callbacks queue and the default destination's to the right credentials", async () => {
     const page = await fetch(`${dashboard.url}/`, { headers: basic("admin", "correct-horse") });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("<title>Yuju Relay</title>");
     const api = await fetch(`${dashboard.url}/api/queues`, { headers: basic("admin", "correct-horse") });
     expect(api.status).toBe(200);
     const { queues } = (await api.json()) as { queues: Array<{ name: string }> };
-    expect(queues.map((q) => q.name)).toEqual(["callbacks"]);
+    expect(queues.map((q) => q.name)).toEqual(["callbacks", "deliveries.default"]);
   });
 
   it("retries a failed job (a replay after a fix), through Bull Board's own API", async () => {
@@ -76,5 +79,52 @@ describe("dashboard", () => {
   it("refuses to start without a password, naming the variable", () => {
     expect(() => parseEnv(dashboardEnv, { REDIS_URL: "redis://x:1" })).toThrow(ConfigError);
     expect(() => parseEnv(dashboardEnv, { REDIS_URL: "redis://x:1" })).toThrow(/DASHBOARD_PASSWORD: is required/);
+  });
+
+  it("shows each RELAY_CONFIG destination's queue, paused ones as paused, without needing the secrets", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dashboard-"));
+    const file = join(dir, "relay.yaml");
+    writeFileSync(
+      file,
+      [
+        "destinations:",
+        "  - name: crm",
+        "    url: https://crm.example.com",
+        "    secret: ${CRM_SECRET}",
+        "  - name: archive",
+        "    url: https://archive.example.com",
+        "    secret: ${ARCHIVE_SECRET}",
+        "    enabled: false",
+        "",
+      ].join("\n"),
+    );
+    const ownPrefix = uniquePrefix("dashdest");
+    const redis = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
+    const crm = new Queue(deliveryQueueName("crm"), { connection: redis, prefix: ownPrefix });
+    await crm.pause(); // what a 410 does
+    const own = await startDashboard(
+      parseEnv(dashboardEnv, {
+        REDIS_URL: inject("redisUrl"),
+        QUEUE_PREFIX: ownPrefix,
+        DASHBOARD_PORT: "0",
+        HOST: "127.0.0.1",
+        DASHBOARD_PASSWORD: "correct-horse",
+        RELAY_CONFIG: file,
+      }),
+      createLogger("dashboard", "silent"),
+    );
+    try {
+      const api = await fetch(`${own.url}/api/queues`, { headers: basic("admin", "correct-horse") });
+      const { queues } = (await api.json()) as { queues: Array<{ name: string; isPaused: boolean }> };
+      expect(queues.map((q) => [q.name, q.isPaused])).toEqual([
+        ["callbacks", false],
+        ["deliveries.crm", true],
+        ["deliveries.archive", false],
+      ]);
+    } finally {
+      await own.close();
+      await crm.close();
+      await redis.quit();
+    }
   });
 });

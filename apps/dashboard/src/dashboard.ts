@@ -4,7 +4,8 @@ import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { KoaAdapter } from "@bull-board/koa";
 import type { Logger } from "@yuju-relay/logging";
-import { createCallbackQueue, createWorkerConnection } from "@yuju-relay/queue";
+import { destinationNames } from "@yuju-relay/config";
+import { createCallbackQueue, createDeliveryQueue, createWorkerConnection } from "@yuju-relay/queue";
 import Koa from "koa";
 import { basicAuthGuard } from "./basic-auth-guard.ts";
 import type { DashboardConfig } from "./config.ts";
@@ -16,13 +17,20 @@ export interface RunningDashboard {
 }
 
 export async function startDashboard(config: DashboardConfig, logger: Logger): Promise<RunningDashboard> {
+  // Read before connecting: a bad file stops the dashboard (exit 78) naming the path in it.
+  const destinations = destinationNames(config.RELAY_CONFIG);
   // A page request should fail, not hang, while Redis is away.
   const connection = createWorkerConnection(config.REDIS_URL, {
     cluster: config.REDIS_CLUSTER,
     maxRetriesPerRequest: 3,
   });
   connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
-  const queues = [createCallbackQueue(connection, config.QUEUE_PREFIX)];
+  // The callbacks, then each destination's deliveries: Bull Board shows a 410's pause on its queue,
+  // and its Resume button ends it.
+  const queues = [
+    createCallbackQueue(connection, config.QUEUE_PREFIX),
+    ...destinations.map((name) => createDeliveryQueue(connection, config.QUEUE_PREFIX, name)),
+  ];
 
   const board = new KoaAdapter();
   board.setBasePath("/");

@@ -1,4 +1,4 @@
-import { runApp } from "@yuju-relay/runtime";
+import { runApp } from "@yuju-relay/app-lifecycle";
 import { dashboardEnv } from "./config.ts";
 import { startDashboard } from "./dashboard.ts";
 

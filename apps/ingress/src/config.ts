@@ -16,8 +16,6 @@ export const ingressEnv = z
     CALLBACK_TOKEN: z.string().min(8, "must be at least 8 characters").optional(),
     /** Largest body accepted, in bytes; larger gets 413. Messages are small; 1 MB leaves room for long texts. */
     BODY_LIMIT: envInt({ default: 1_048_576, min: 1_024 }),
-    /** Attempts per job (the first try plus retries) before it is failed and kept for replay. */
-    JOB_ATTEMPTS: envInt({ default: 15, min: 1, max: 100 }),
     /**
      * How long an enqueue may take before the callback gets 503. Well under a second: the platform is
      * said to disable a URL whose callbacks keep timing out, and it retries a 503.

@@ -59,7 +59,6 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
   const ingest = createIngest({
     expectedTokenDigest: config.CALLBACK_TOKEN ? tokenDigest(config.CALLBACK_TOKEN) : null,
     enqueue: createQueueEnqueuer(queue, connection, {
-      attempts: config.JOB_ATTEMPTS,
       timeoutMs: config.ENQUEUE_TIMEOUT,
     }),
   });
@@ -71,7 +70,7 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
   };
   const readiness = () => boundedReadiness(readinessCheck);
   const registry = createMetricsRegistry("ingress");
-  registerQueueMetrics(registry, queue);
+  registerQueueMetrics(registry, [{ queue, destination: "" }]);
   const callbacks = new Counter({
     name: "yuju_callbacks_total",
     help: "Callbacks received, by outcome (accepted, unauthorized, malformed, too_deep, unstorable, unavailable, too_large, unreadable)",

@@ -1,4 +1,4 @@
-import { runApp } from "@yuju-relay/runtime";
+import { runApp } from "@yuju-relay/app-lifecycle";
 import { ingressEnv } from "./config.ts";
 import { startIngress } from "./ingress.ts";
 

@@ -44,13 +44,13 @@ function serializationProblem(job: CallbackJobData): string | null {
 export function createQueueEnqueuer(
   queue: Queue<CallbackJobData>,
   connection: RedisClient,
-  { attempts, timeoutMs }: { attempts: number; timeoutMs: number },
+  { timeoutMs }: { timeoutMs: number },
 ): EnqueueCallback {
-  // The same options object for every job of a kind: BullMQ copies it, it never changes it.
+  // The job catalog's options, one object per kind: BullMQ copies it, it never changes it.
   const optionsOf: Record<CallbackKind, JobsOptions> = {
-    message: callbackJobOptions("message", attempts),
-    room_members: callbackJobOptions("room_members", attempts),
-    unclassified: callbackJobOptions("unclassified", attempts),
+    message: callbackJobOptions("message"),
+    room_members: callbackJobOptions("room_members"),
+    unclassified: callbackJobOptions("unclassified"),
   };
   async function store(jobs: CallbackJobData[]): Promise<string[]> {
     const added = queue.addBulk(

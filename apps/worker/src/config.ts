@@ -1,40 +1,43 @@
-import { checkRedisCluster, envDurationMs, envInt, logLevelEnv, redisEnv } from "@yuju-relay/config";
+import {
+  checkDestinationEnv,
+  checkRedisCluster,
+  destinationEnv,
+  envDurationMs,
+  envInt,
+  logLevelEnv,
+  redisEnv,
+} from "@yuju-relay/config";
 import { z } from "zod";
 
 const workerFields = {
   ...redisEnv,
   ...logLevelEnv,
+  ...destinationEnv,
   /**
-   * Where every event is delivered, signed (Standard Webhooks). Unset: the worker logs each event
-   * instead, which is for trying things out.
+   * Path to a module (TypeScript or JavaScript) whose default export is `defineHandlers({...})`:
+   * code for what the destinations' filters cannot express. Loaded at start; a module that fails
+   * to load or has the wrong shape stops the worker.
    */
-  FORWARD_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
-  /** The signing secret, `whsec_` + base64 (Standard Webhooks). Required with FORWARD_URL. */
-  FORWARD_SECRET: z
-    .string()
-    .regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, "must be whsec_ followed by a base64 secret of 12 bytes or more")
-    .optional(),
-  /** How long one delivery may take. The job's lock is renewed meanwhile, so this may exceed JOB_LOCK_DURATION. */
-  FORWARD_TIMEOUT: envDurationMs({ default: "10s", min: 100 }),
-  /** Jobs processed at once by this process. Deliveries wait on the network, so more than the core count pays. */
+  HANDLERS_MODULE: z.string().optional(),
+  /**
+   * Jobs processed at once by this process, in each queue: the callbacks and every destination. A
+   * slow destination then uses up its own slots, never another's. Deliveries wait on the network,
+   * so more than the core count pays.
+   */
   WORKER_CONCURRENCY: envInt({ default: 16, min: 1, max: 1_000 }),
   /**
    * How long a delivered event's id is remembered, so that the platform's redelivery of it is
    * dropped. Longer than the platform's retry horizon (minutes) with a wide margin. `0` turns
-   * de-duplication off (redeliveries are delivered again, with the same webhook-id, for receivers
-   * that de-duplicate themselves): it saves a Redis round trip per batch of jobs.
+   * de-duplication off: it saves a Redis round trip per batch of jobs, and a redelivery is still
+   * not delivered twice to a destination while that destination's job for the event is retained.
    */
   DEDUP_WINDOW: envDurationMs({ default: "24h" }).refine(
     (ms) => ms === 0 || ms >= 1_000,
     "must be 0 (off) or at least 1s",
   ),
-  /** First retry delay; it doubles each attempt (with jitter), up to RETRY_MAX_DELAY. */
-  RETRY_BASE_DELAY: envDurationMs({ default: "1s", min: 10 }),
-  /** Longest wait between two attempts, also the cap on a downstream's Retry-After. */
-  RETRY_MAX_DELAY: envDurationMs({ default: "10m", min: 10 }),
-  /** Completed jobs kept for inspection: at most this old (seconds) ... */
+  /** Completed jobs kept for inspection: at most this old ... */
   KEEP_COMPLETED_AGE: envDurationMs({ default: "24h" }),
-  /** ... and at most this many. */
+  /** ... and at most this many (in each queue). */
   KEEP_COMPLETED_COUNT: envInt({ default: 10_000 }),
   /** Failed jobs are the ones to replay: kept far longer than completed ones. */
   KEEP_FAILED_AGE: envDurationMs({ default: "14d" }),
@@ -78,9 +81,7 @@ const workerFields = {
 
 export const workerEnv = z.object(workerFields).superRefine((env, ctx) => {
   checkRedisCluster(env, ctx);
-  if (env.FORWARD_URL && !env.FORWARD_SECRET) {
-    ctx.addIssue({ code: "custom", path: ["FORWARD_SECRET"], message: "is required when FORWARD_URL is set" });
-  }
+  checkDestinationEnv(env, ctx);
 });
 
 export type WorkerConfig = z.infer<typeof workerEnv>;

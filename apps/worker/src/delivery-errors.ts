@@ -2,12 +2,28 @@
 export class RetryableDeliveryError extends Error {
   constructor(
     message: string,
-    /** The downstream's Retry-After, in ms, when it sent one. */
+    /** The downstream's Retry-After, in ms, when it sent one: the backoff honours it (capped). */
     readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = "RetryableDeliveryError";
   }
+}
+
+/** 429 with Retry-After: the whole destination waits, not only this job. */
+export class DestinationRateLimited extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+    this.name = "DestinationRateLimited";
+  }
+}
+
+/** 410 Gone: the destination is paused until someone resumes it. */
+export class DestinationGone extends Error {
+  override name = "DestinationGone";
 }
 
 /** Reads Retry-After: delay-seconds or an HTTP date. */

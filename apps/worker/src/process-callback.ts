@@ -1,55 +1,43 @@
-import { normalizeCallback, type RelayEvent } from "@yuju-relay/protocol";
-import type { CallbackJobData, EventClaims } from "@yuju-relay/queue";
+import type { Destination } from "@yuju-relay/config";
+import type { EventHandler, EventHandlers } from "@yuju-relay/handlers";
 import type { Logger } from "@yuju-relay/logging";
+import { normalizeCallback, type RelayEvent, type RelayEventType } from "@yuju-relay/protocol";
+import type { CallbackJobData, EventClaims } from "@yuju-relay/queue";
 import { UnrecoverableError, type Job } from "bullmq";
-import { dispatchEvent, type EventHandlers, type HandlerContext } from "./event-handlers.ts";
+import { wantsEvent } from "./destination-filter.ts";
+import type { EnqueueDeliveries } from "./enqueue-deliveries.ts";
+import { eventSubject } from "./event-subject.ts";
+import { JobContext } from "./handler-context.ts";
 
-/**
- * What a handler gets besides its event. A class, not an object literal with a getter: the getter's
- * closure kept each job's objects alive past the next young-generation GC, which made the worker
- * promote them and collect them again in the old generation (docs/performance.md).
- */
-class JobContext implements HandlerContext {
-  private childLogger: Logger | undefined;
-  constructor(
-    private readonly baseLogger: Logger,
-    private readonly event: RelayEvent,
-    readonly jobId: string,
-    readonly attempt: number,
-    readonly receivedAt: string,
-  ) {}
-
-  // A child logger costs a serialization of its bindings (and redaction): made only for a handler
-  // that logs, not for every job.
-  get logger(): Logger {
-    return (this.childLogger ??= this.baseLogger.child({
-      jobId: this.jobId,
-      eventId: this.event.id,
-      type: this.event.type,
-      ...eventSubject(this.event),
-    }));
-  }
-}
-
-/** What names an event in a log line besides its id: its messageId, or its room id. */
-function eventSubject(event: RelayEvent): { messageId: string } | { roomId: string } {
-  return event.type === "message.received" ? { messageId: event.data.messageId } : { roomId: event.data.room.id };
-}
-
+/** What a callback job leaves as its result, visible in the dashboard. */
 export type CallbackJobResult =
-  | { outcome: "handled"; eventId: string; type: string; result: unknown }
+  /** Queued for these destinations (their filters matched). */
+  | { outcome: "queued"; eventId: string; type: string; destinations: string[] }
+  /** No destination wanted it: completed, on purpose. */
+  | { outcome: "unmatched"; eventId: string; type: string; reason: string }
+  /** A code handler (HANDLERS_MODULE) took it; `destinations` are those it delivered to. */
+  | { outcome: "handled"; eventId: string; type: string; destinations: string[]; result: unknown }
+  /** A platform redelivery of an event another job already took. */
   | { outcome: "duplicate"; eventId: string; firstJobId: string };
 
 /**
  * One callback job: validate and normalize it, drop it if its event was already taken by another
- * job (a platform redelivery; unless de-duplication is off), then hand the event to its handler.
+ * job (a platform redelivery; unless de-duplication is off), then hand the event to its code
+ * handler if there is one, else queue it for every destination that wants it.
  */
 export function createCallbackProcessor(deps: {
+  destinations: readonly Destination[];
   handlers: EventHandlers;
+  enqueue: EnqueueDeliveries;
   /** Null when de-duplication is off (DEDUP_WINDOW=0). */
   claims: EventClaims | null;
   logger: Logger;
 }) {
+  const { destinations, handlers, enqueue, claims, logger } = deps;
+  const byName = new Map(destinations.map((d) => [d.name, d]));
+  const enabled = destinations.filter((d) => d.enabled);
+  const noDestinationReason = destinations.length === 0 ? "no destination is configured" : "no destination wants it";
+
   return async function processCallback(job: Job<CallbackJobData>): Promise<CallbackJobResult> {
     const normalized = normalizeCallback(job.data.kind, job.data.body);
     if (!normalized.ok) {
@@ -58,16 +46,42 @@ export function createCallbackProcessor(deps: {
     }
     const { event } = normalized;
     const jobId = job.id ?? "";
-    const claim = deps.claims ? await deps.claims.claim(event.id, jobId) : null;
+    const claim = claims ? await claims.claim(event.id, jobId) : null;
     if (claim && !claim.claimed) {
-      deps.logger.info(
+      logger.info(
         { jobId, eventId: event.id, ...eventSubject(event), firstJobId: claim.ownerJobId },
         "duplicate callback dropped",
       );
       return { outcome: "duplicate", eventId: event.id, firstJobId: claim.ownerJobId };
     }
-    const context = new JobContext(deps.logger, event, jobId, job.attemptsMade + 1, job.data.receivedAt);
-    const result = await dispatchEvent(deps.handlers, event, context);
-    return { outcome: "handled", eventId: event.id, type: event.type, result: result ?? null };
+
+    const handler = handlers[event.type] as EventHandler<RelayEventType> | undefined;
+    if (handler) {
+      const context = new JobContext(logger, event, byName, enqueue, jobId, job.attemptsMade + 1, job.data.receivedAt);
+      const result = await handler(event as never, context);
+      return {
+        outcome: "handled",
+        eventId: event.id,
+        type: event.type,
+        destinations: context.deliveredTo,
+        result: result ?? null,
+      };
+    }
+
+    const matching = enabled.filter((d) => wantsEvent(d, event));
+    if (matching.length === 0) {
+      if (destinations.length === 0 && logger.isLevelEnabled("info")) logEvent(logger, jobId, event);
+      return { outcome: "unmatched", eventId: event.id, type: event.type, reason: noDestinationReason };
+    }
+    await enqueue(event, matching, { callbackJobId: jobId, receivedAt: job.data.receivedAt });
+    return { outcome: "queued", eventId: event.id, type: event.type, destinations: matching.map((d) => d.name) };
   };
+}
+
+/** Without any destination (neither RELAY_CONFIG nor FORWARD_URL), the event is logged: for trying things out. */
+function logEvent(logger: Logger, jobId: string, event: RelayEvent) {
+  logger.info(
+    { jobId, eventId: event.id, ...eventSubject(event), event },
+    "event (no destination configured: logged, not delivered)",
+  );
 }

@@ -2,10 +2,11 @@ import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import { StringDecoder } from "node:string_decoder";
 import { urlToHttpOptions } from "node:url";
-import type { RelayEvent } from "@yuju-relay/protocol";
+import { toEnvelope, type RelayEvent } from "@yuju-relay/protocol";
+import { answerPolicy } from "@yuju-relay/queue";
 import { UnrecoverableError } from "bullmq";
 import { Webhook } from "standardwebhooks";
-import { parseRetryAfter, RetryableDeliveryError } from "./delivery-errors.ts";
+import { DestinationGone, DestinationRateLimited, parseRetryAfter, RetryableDeliveryError } from "./delivery-errors.ts";
 
 export interface DeliveryTarget {
   url: string;
@@ -28,11 +29,10 @@ interface Answer {
 }
 
 /**
- * Delivers an event to the company's endpoint by the Standard Webhooks spec. `webhook-id` is the
- * event's id, the same on every retry and on a platform redelivery, so the receiver can de-duplicate.
- * 2xx is success; 408, 429, 5xx, timeouts and connection errors are retried (Retry-After honoured);
- * any other answer (410 "gone" and redirects included) fails the job at once: retrying a 400 only
- * repeats it. node:http with a keep-alive agent rather than fetch: at a thousand deliveries a second
+ * Delivers an event to one destination by the Standard Webhooks spec, signed with that
+ * destination's secret. `webhook-id` is the event's id, the same on every retry and on a platform
+ * redelivery, so the receiver can de-duplicate. What each answer means is the job catalog's
+ * `answerPolicy`; timeouts and connection errors are retried. node:http with a keep-alive agent rather than fetch: at a thousand deliveries a second
  * fetch's per-request objects were the worker's largest cost (see docs/performance.md).
  */
 export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }: DeliveryTarget) {
@@ -95,7 +95,7 @@ export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }
   return async function deliverEvent(event: RelayEvent, timestamp: string): Promise<DeliveryResult> {
     let payload: string;
     try {
-      payload = JSON.stringify({ type: event.type, timestamp, data: event.data });
+      payload = JSON.stringify(toEnvelope(event, timestamp));
     } catch (error) {
       // The ingress refuses bodies nested too deep to serialize; a job stored by other means might not be.
       throw new UnrecoverableError(`event cannot be serialized: ${describeError(error)} (not retried)`);
@@ -124,12 +124,21 @@ export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }
     }
     const durationMs = Math.round(performance.now() - started);
     const { status, text } = answer;
-    if (status >= 200 && status < 300) return { status, durationMs };
+    const policy = answerPolicy(status);
+    if (policy === "delivered") return { status, durationMs };
     const message = `${where} answered ${status}${text ? `: ${text}` : ""}`;
-    if (status === 408 || status === 429 || status >= 500) {
-      throw new RetryableDeliveryError(message, parseRetryAfter(answer.retryAfter));
+    const retryAfterMs = parseRetryAfter(answer.retryAfter);
+    switch (policy) {
+      case "rate_limited":
+        if (retryAfterMs !== undefined) throw new DestinationRateLimited(message, retryAfterMs);
+        throw new RetryableDeliveryError(message);
+      case "retry":
+        throw new RetryableDeliveryError(message, retryAfterMs);
+      case "gone":
+        throw new DestinationGone(message);
+      case "refused":
+        throw new UnrecoverableError(`${message} (not retried)`);
     }
-    throw new UnrecoverableError(`${message} (not retried)`);
   };
 }
 

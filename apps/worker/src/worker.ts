@@ -1,55 +1,60 @@
+import { loadDestinations, type Destination } from "@yuju-relay/config";
+import type { EventHandlers } from "@yuju-relay/handlers";
 import type { Logger } from "@yuju-relay/logging";
+import { callbackSubject } from "@yuju-relay/protocol";
 import { createMetricsRegistry, registerQueueMetrics, startOpsServer, type OpsServer } from "@yuju-relay/metrics";
 import {
   CALLBACK_QUEUE,
+  callbackBackoff,
   createCallbackQueue,
+  createDeliveryQueue,
   createWorkerConnection,
+  deliveryBackoff,
+  deliveryQueueName,
   EventClaims,
-  RELAY_BACKOFF,
+  isFinalFailure,
+  retentionOptions,
   type CallbackJobData,
+  type DeliveryJobData,
 } from "@yuju-relay/queue";
-import { callbackSubject } from "@yuju-relay/protocol";
-import { UnrecoverableError, Worker, type Job } from "bullmq";
-import { RetryableDeliveryError } from "./delivery-errors.ts";
+import { UnrecoverableError, Worker, type Job, type Queue } from "bullmq";
 import type { WorkerConfig } from "./config.ts";
-import { createEventHandlers, type EventHandlers, type EventSink } from "./event-handlers.ts";
+import { createDestinationProcessor, type DeliveryJobResult } from "./deliver-to-destination.ts";
+import { RetryableDeliveryError } from "./delivery-errors.ts";
+import { createDeliveryEnqueuer } from "./enqueue-deliveries.ts";
+import { loadHandlersModule } from "./handlers-module.ts";
 import { createCallbackProcessor, type CallbackJobResult } from "./process-callback.ts";
-import { relayBackoff } from "./retry-backoff.ts";
 import { createSignedDelivery } from "./signed-delivery.ts";
-import { createDeliveryMetrics, createWorkerHealth, isFinalFailure } from "./worker-health.ts";
+import { createWorkerMetrics, registerPausedGauge } from "./worker-metrics.ts";
+import { createWorkerReadiness } from "./worker-readiness.ts";
+import { eventSubject } from "./event-subject.ts";
+
+/** The ids of a delivery job's event, for log lines; never throws (it runs in event listeners). */
+function deliverySubject(data: Partial<DeliveryJobData> | undefined) {
+  const event = data?.event;
+  if (!event?.id || !event.data) return { eventId: event?.id ?? null, messageId: data?.messageId ?? null };
+  try {
+    return { eventId: event.id, ...eventSubject(event) };
+  } catch {
+    return { eventId: event.id, messageId: data?.messageId ?? null };
+  }
+}
 
 export interface RunningWorker {
+  /** The callbacks queue's worker. */
   worker: Worker<CallbackJobData, CallbackJobResult>;
+  /** One worker per enabled destination, by destination name. */
+  deliveryWorkers: ReadonlyMap<string, Worker<DeliveryJobData, DeliveryJobResult>>;
   /** The /healthz, /readyz and /metrics server, when OPS_PORT is set. */
   ops: OpsServer | null;
   close(): Promise<void>;
 }
 
-type ObserveDelivery = (status: number, durationMs: number) => void;
-
-// context.logger makes a child logger (bindings serialized, redaction set up): the sinks touch it
-// only when their line will be written.
-function defaultSink(config: WorkerConfig, observe: ObserveDelivery, baseLogger: Logger): EventSink {
-  if (!config.FORWARD_URL || !config.FORWARD_SECRET) {
-    return async (event, context) => {
-      if (baseLogger.isLevelEnabled("info")) {
-        context.logger.info({ event }, "event (FORWARD_URL unset: logged, not delivered)");
-      }
-      return { logged: true };
-    };
-  }
-  const deliver = createSignedDelivery({
-    url: config.FORWARD_URL,
-    secret: config.FORWARD_SECRET,
-    timeoutMs: config.FORWARD_TIMEOUT,
-    maxSockets: config.WORKER_CONCURRENCY,
-  });
-  return async (event, context) => {
-    const delivered = await deliver(event, context.receivedAt);
-    observe(delivered.status, delivered.durationMs);
-    if (baseLogger.isLevelEnabled("info")) context.logger.info(delivered, "event delivered");
-    return { delivered };
-  };
+export interface WorkerOptions {
+  /** Default: from RELAY_CONFIG, or FORWARD_URL as `default`. */
+  destinations?: readonly Destination[];
+  /** Default: HANDLERS_MODULE's, or none. */
+  handlers?: EventHandlers;
 }
 
 /**
@@ -57,8 +62,8 @@ function defaultSink(config: WorkerConfig, observe: ObserveDelivery, baseLogger:
  * dashboard by its message alone: its stack trace points into our own code and buries the reason.
  * Anything else (a bug in a handler) keeps its stack.
  */
-function withReadableFailures<T>(processor: (job: Job<CallbackJobData>) => Promise<T>) {
-  return async (job: Job<CallbackJobData>) => {
+function withReadableFailures<Data, Result>(processor: (job: Job<Data>) => Promise<Result>) {
+  return async (job: Job<Data>) => {
     try {
       return await processor(job);
     } catch (error) {
@@ -70,34 +75,56 @@ function withReadableFailures<T>(processor: (job: Job<CallbackJobData>) => Promi
   };
 }
 
+/**
+ * The worker process: one BullMQ worker for the callbacks queue (validate, de-duplicate, fan out)
+ * and one per enabled destination (signed delivery), each destination with its own concurrency,
+ * rate limit and backoff, so that one destination's trouble stays its own.
+ */
 export async function startWorker(
   config: WorkerConfig,
   logger: Logger,
-  customHandlers?: EventHandlers,
+  options: WorkerOptions = {},
 ): Promise<RunningWorker> {
+  const destinations = options.destinations ?? loadDestinations(config);
+  const handlers = options.handlers ?? (config.HANDLERS_MODULE ? await loadHandlersModule(config.HANDLERS_MODULE) : {});
+  const enabled = destinations.filter((d) => d.enabled);
   const registry = createMetricsRegistry("worker");
-  const handlers = customHandlers ?? createEventHandlers(defaultSink(config, createDeliveryMetrics(registry), logger));
+  const metrics = createWorkerMetrics(registry);
   const connection = createWorkerConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER });
   connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
   const claims = config.DEDUP_WINDOW > 0 ? new EventClaims(connection, config.QUEUE_PREFIX, config.DEDUP_WINDOW) : null;
-  const worker = new Worker<CallbackJobData, CallbackJobResult>(
+  // Every queue alike: how fast a dead worker's jobs come back, and how many deaths a job survives
+  // (config.ts says why); how long finished jobs stay visible.
+  const common = {
+    connection,
+    prefix: config.QUEUE_PREFIX,
+    concurrency: config.WORKER_CONCURRENCY,
+    lockDuration: config.JOB_LOCK_DURATION,
+    stalledInterval: config.STALLED_CHECK_INTERVAL,
+    maxStalledCount: config.MAX_STALLED_COUNT,
+    ...retentionOptions(config),
+  };
+
+  const deliveryQueues = new Map<string, Queue<DeliveryJobData>>();
+  for (const d of enabled) deliveryQueues.set(d.name, createDeliveryQueue(connection, config.QUEUE_PREFIX, d.name));
+
+  const callbacks = new Worker<CallbackJobData, CallbackJobResult>(
     CALLBACK_QUEUE,
-    withReadableFailures(createCallbackProcessor({ handlers, claims, logger })),
-    {
-      connection,
-      prefix: config.QUEUE_PREFIX,
-      concurrency: config.WORKER_CONCURRENCY,
-      removeOnComplete: { age: Math.ceil(config.KEEP_COMPLETED_AGE / 1000), count: config.KEEP_COMPLETED_COUNT },
-      removeOnFail: { age: Math.ceil(config.KEEP_FAILED_AGE / 1000), count: config.KEEP_FAILED_COUNT },
-      settings: { backoffStrategy: relayBackoff({ baseMs: config.RETRY_BASE_DELAY, maxMs: config.RETRY_MAX_DELAY }) },
-      // How fast a dead worker's jobs come back, and how many deaths a job survives: config.ts says why.
-      lockDuration: config.JOB_LOCK_DURATION,
-      stalledInterval: config.STALLED_CHECK_INTERVAL,
-      maxStalledCount: config.MAX_STALLED_COUNT,
-    },
+    withReadableFailures(
+      createCallbackProcessor({
+        destinations,
+        handlers,
+        enqueue: createDeliveryEnqueuer(deliveryQueues),
+        claims,
+        logger,
+      }),
+    ),
+    { ...common, settings: { backoffStrategy: callbackBackoff() } },
   );
-  worker.on("failed", (job, error) => {
+  callbacks.on("completed", (job, result) => metrics.callbackFinished(job, result.outcome));
+  callbacks.on("failed", (job, error) => {
     if (!job) return;
+    metrics.callbackFailed(job, error);
     const final = isFinalFailure(job, error);
     logger[final ? "error" : "warn"](
       {
@@ -108,59 +135,126 @@ export async function startWorker(
         attempt: job.attemptsMade,
         err: error.message,
       },
-      final ? "job failed (kept for replay)" : "job failed, will retry",
+      final ? "callback job failed (kept for replay)" : "callback job failed, will retry",
     );
   });
-  worker.on("error", (error) => logger.warn({ err: error.message }, "worker error"));
-  const queue = createCallbackQueue(connection, config.QUEUE_PREFIX);
-  registerQueueMetrics(registry, queue);
-  worker.on("stalled", (jobId) => {
-    // Rare (a worker died holding the job): worth a read for the job's ids.
-    queue.getJob(jobId).then(
-      (job) =>
-        logger.warn(
-          { jobId, ...(job ? callbackSubject(job.data?.kind, job.data?.body) : {}) },
-          "job lost its worker (lock lapsed): running it again",
-        ),
-      () => logger.warn({ jobId }, "job lost its worker (lock lapsed): running it again"),
+  callbacks.on("error", (error) => logger.warn({ err: error.message }, "worker error"));
+
+  const deliveryWorkers = new Map<string, Worker<DeliveryJobData, DeliveryJobResult>>();
+  for (const destination of enabled) {
+    const queue = deliveryQueues.get(destination.name)!;
+    const deliver = createSignedDelivery({
+      url: destination.url,
+      secret: destination.secret,
+      timeoutMs: destination.timeoutMs,
+      maxSockets: config.WORKER_CONCURRENCY,
+    });
+    const worker = new Worker<DeliveryJobData, DeliveryJobResult>(
+      deliveryQueueName(destination.name),
+      withReadableFailures(createDestinationProcessor({ destination, deliver, queue, metrics, logger })),
+      {
+        ...common,
+        // BullMQ's limiter holds across every worker of the queue. Without a rateLimit a limit far
+        // above any real rate is still set: a 429's Retry-After (queue.rateLimit) is only honoured
+        // by a worker that has a limiter.
+        limiter: { max: destination.rateLimit ?? 100_000, duration: 1_000 },
+        settings: { backoffStrategy: deliveryBackoff(destination) },
+      },
+    );
+    worker.on("failed", (job, error) => {
+      if (!job) return;
+      const final = isFinalFailure(job, error);
+      metrics.delivery(destination.name, final ? "failed" : "retrying");
+      logger[final ? "error" : "warn"](
+        {
+          destination: destination.name,
+          jobId: job.id,
+          // A job added by anything else than the fan-out may lack data: a listener must not throw.
+          ...deliverySubject(job.data),
+          attempt: job.attemptsMade,
+          err: error.message,
+        },
+        final ? "delivery failed (kept for replay)" : "delivery failed, will retry",
+      );
+    });
+    worker.on("error", (error) => logger.warn({ destination: destination.name, err: error.message }, "worker error"));
+    deliveryWorkers.set(destination.name, worker);
+  }
+
+  const callbackQueue = createCallbackQueue(connection, config.QUEUE_PREFIX);
+  // Rare (a worker died holding the job): worth a read for the job's ids.
+  const lostWorker = "job lost its worker (lock lapsed): running it again";
+  callbacks.on("stalled", (jobId) => {
+    callbackQueue.getJob(jobId).then(
+      (job) => logger.warn({ jobId, ...(job ? callbackSubject(job.data?.kind, job.data?.body) : {}) }, lostWorker),
+      () => logger.warn({ jobId }, lostWorker),
     );
   });
-  const health = createWorkerHealth({ worker, queue, connection, registry, stallAfterMs: config.STALL_AFTER });
-  await worker.waitUntilReady();
+  for (const [destination, worker] of deliveryWorkers) {
+    const queue = deliveryQueues.get(destination)!;
+    worker.on("stalled", (jobId) => {
+      queue.getJob(jobId).then(
+        (job) => logger.warn({ destination, jobId, ...deliverySubject(job?.data) }, lostWorker),
+        () => logger.warn({ destination, jobId }, lostWorker),
+      );
+    });
+  }
+  registerQueueMetrics(registry, [
+    { queue: callbackQueue, destination: "" },
+    ...[...deliveryQueues].map(([destination, queue]) => ({ queue, destination })),
+  ]);
+  registerPausedGauge(registry, deliveryQueues);
+  const workers = [callbacks, ...deliveryWorkers.values()];
+  const readiness = createWorkerReadiness({
+    callbacks,
+    workers,
+    queue: callbackQueue,
+    connection,
+    stallAfterMs: config.STALL_AFTER,
+  });
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
   const ops =
-    config.OPS_PORT === undefined ? null : await startOpsServer(config.OPS_PORT, config.OPS_HOST, registry, health);
+    config.OPS_PORT === undefined ? null : await startOpsServer(config.OPS_PORT, config.OPS_HOST, registry, readiness);
   logger.info(
     {
       concurrency: config.WORKER_CONCURRENCY,
       prefix: config.QUEUE_PREFIX,
-      forwardTo: config.FORWARD_URL ? new URL(config.FORWARD_URL).origin : null,
-      backoff: RELAY_BACKOFF,
+      destinations: destinations.map((d) => ({
+        name: d.name,
+        to: new URL(d.url).origin,
+        enabled: d.enabled,
+        rateLimit: d.rateLimit,
+      })),
+      handlers: Object.keys(handlers),
       deduplication: claims ? `${config.DEDUP_WINDOW}ms` : "off",
       lockDuration: config.JOB_LOCK_DURATION,
       maxStalledCount: config.MAX_STALLED_COUNT,
+      ops: ops?.url ?? null,
     },
     "worker started",
   );
 
   return {
-    worker,
+    worker: callbacks,
+    deliveryWorkers,
     ops,
     async close() {
       // worker.close() waits for active jobs without a limit, and may never return while Redis is
       // unreachable: bound it, then force. Jobs cut short keep their lock until it expires and are
-      // then picked up again by another worker (at-least-once; handlers are idempotent).
+      // then picked up again by another worker (at-least-once; deliveries keep their webhook-id).
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), config.WORKER_CLOSE_TIMEOUT);
       });
-      const outcome = await Promise.race([worker.close().then(() => "closed" as const), timedOut]);
+      const closed = Promise.all(workers.map((w) => w.close())).then(() => "closed" as const);
+      const outcome = await Promise.race([closed, timedOut]);
       clearTimeout(timer);
       if (outcome === "timeout") {
         logger.warn("active jobs did not finish within WORKER_CLOSE_TIMEOUT: leaving them to be picked up again");
-        await Promise.race([worker.close(true), new Promise((r) => setTimeout(r, 2_000))]);
+        await Promise.race([Promise.all(workers.map((w) => w.close(true))), new Promise((r) => setTimeout(r, 2_000))]);
       }
       await ops?.close();
-      await queue.close().catch(() => {});
+      await Promise.all([callbackQueue, ...deliveryQueues.values()].map((q) => q.close().catch(() => {})));
       await connection.quit().catch(() => connection.disconnect());
       logger.info("worker stopped");
     },

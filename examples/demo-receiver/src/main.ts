@@ -5,6 +5,7 @@
  * GET /stats so that scripts/test-compose.ts can check "every event exactly once".
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { WebhookEnvelope } from "@yuju-relay/protocol";
 import { Webhook } from "standardwebhooks";
 
 const secret = process.env.WEBHOOK_SECRET;
@@ -20,20 +21,15 @@ const delayMs = Number(process.env.RESPONSE_DELAY_MS ?? 0);
 const seen = new Set<string>();
 const stats = { received: 0, distinct: 0, duplicates: 0, rejected: 0 };
 
-interface Delivery {
-  type: string;
-  data: Record<string, unknown>;
-}
-
-function summary({ type, data }: Delivery): string {
-  if (type === "message.received") {
+function summary(delivery: WebhookEnvelope): string {
+  if ("messageId" in delivery.data) {
+    const data = delivery.data;
     const text = typeof data.text === "string" ? JSON.stringify(data.text.slice(0, 40)) : "";
     const where = data.isGroup ? "group" : "private";
-    return `${String(data.kind)} ${where} from ${(data.contact as { name?: string } | null)?.name ?? "?"} ${text}`.trim();
+    return `${data.kind} ${where} from ${data.contact.name ?? "?"} ${text}`.trim();
   }
-  const members = (data.members as Array<{ name?: string | null; id: string }> | undefined) ?? [];
-  const topic = (data.room as { topic?: string | null } | undefined)?.topic ?? "?";
-  return `${members.map((m) => m.name ?? m.id).join(", ")} in ${topic}`;
+  const { members, room } = delivery.data;
+  return `${members.map((m) => m.name ?? m.id).join(", ")} in ${room.topic ?? "?"}`;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -56,10 +52,10 @@ const server = createServer(async (req, res) => {
   if (req.method !== "POST" || req.url !== "/events") return send(res, 404, { error: "POST /events" });
 
   const raw = await readBody(req);
-  let delivery: Delivery;
+  let delivery: WebhookEnvelope;
   try {
     // Checks the HMAC over id.timestamp.body and that the timestamp is recent (replay protection).
-    delivery = webhook.verify(raw, req.headers as Record<string, string>) as Delivery;
+    delivery = webhook.verify(raw, req.headers as Record<string, string>) as WebhookEnvelope;
   } catch (error) {
     stats.rejected++;
     console.log(`REJECTED ${String(req.headers["webhook-id"])}: ${(error as Error).message}`);

@@ -39,18 +39,18 @@ describe("worker ops endpoints", () => {
 
   it("is ready while consuming, and counts jobs by outcome", async () => {
     // Named as the ingress names them: the metrics' kind label comes from the job's data.
-    await queue.add("message ops-1", job("ops-1"), callbackJobOptions("message", 3));
-    await queue.add("message ops-1", job("ops-1"), callbackJobOptions("message", 3));
+    await queue.add("message ops-1", job("ops-1"), callbackJobOptions("message"));
+    await queue.add("message ops-1", job("ops-1"), callbackJobOptions("message"));
     await eventually(async () => expect(await queue.getCompletedCount()).toBe(2));
     expect((await fetch(`${running.ops!.url}/readyz`)).status).toBe(200);
     const text = await (await fetch(`${running.ops!.url}/metrics`)).text();
-    expect(text).toMatch(/yuju_jobs_processed_total\{kind="message",outcome="handled",app="worker"\} 1/);
+    expect(text).toMatch(/yuju_jobs_processed_total\{kind="message",outcome="unmatched",app="worker"\} 1/);
     expect(text).toMatch(/yuju_jobs_processed_total\{kind="message",outcome="duplicate",app="worker"\} 1/);
   });
 
   it("turns unready when jobs wait and it takes none (a stuck consumer), and ready again once it resumes", async () => {
     await running.worker.pause();
-    await queue.add("message", job("ops-2"), callbackJobOptions("message", 3));
+    await queue.add("message", job("ops-2"), callbackJobOptions("message"));
     const unready = await eventually(async () => {
       const response = await fetch(`${running.ops!.url}/readyz`);
       expect(response.status).toBe(503);
