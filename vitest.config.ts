@@ -5,6 +5,7 @@ export default defineConfig({
     include: [
       "apps/*/src/**/*.test.ts",
       "packages/*/src/**/*.test.ts",
+      "examples/*/src/**/*.test.ts",
       "scripts/**/*.test.ts",
       "monitoring/**/*.test.ts",
     ],

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { spawnApp } from "@yuju-relay/testing";
 import { describe, expect, it } from "vitest";
 
@@ -18,5 +21,43 @@ describe("a bad configuration stops the app, naming the variable", () => {
     const output = child.logs.map((l) => String(l.msg)).join("\n");
     expect(output).toMatch(/REDIS_URL:/);
     expect(output).not.toContain("hunter2");
+  });
+
+  it("worker: a bad RELAY_CONFIG file, naming the path inside it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "relay-exit-"));
+    const file = join(dir, "relay.yaml");
+    writeFileSync(
+      file,
+      [
+        "destinations:",
+        "  - name: crm",
+        "    url: https://crm.example.com",
+        "    secret: ${CRM_SECRET}",
+        "  - name: tickets",
+        "    url: https://tickets.example.com",
+        "    secret: ${CRM_SECRET}",
+        "    filter:",
+        "      kinds: [txt]",
+        "",
+      ].join("\n"),
+    );
+    const child = spawnApp("worker", {
+      REDIS_URL: "redis://127.0.0.1:9",
+      RELAY_CONFIG: file,
+      CRM_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    });
+    expect(await child.exited).toBe(78);
+    const output = child.logs.map((l) => String(l.msg)).join("\n");
+    expect(output).toMatch(/destinations\[1\]\.filter\.kinds\[0\]: unknown kind "txt"/);
+    expect(output).not.toContain("MfKQ9r8G");
+  });
+
+  it("worker: a HANDLERS_MODULE of the wrong shape", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "relay-exit-"));
+    const file = join(dir, "handlers.mjs");
+    writeFileSync(file, 'export default { "message.recieved": async () => {} };\n');
+    const child = spawnApp("worker", { REDIS_URL: "redis://127.0.0.1:9", HANDLERS_MODULE: file });
+    expect(await child.exited).toBe(78);
+    expect(child.logs.map((l) => String(l.msg)).join("\n")).toMatch(/message\.recieved: not an event type/);
   });
 });

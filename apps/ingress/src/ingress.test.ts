@@ -105,10 +105,12 @@ describe("ingress (real Redis, real HTTP)", () => {
     expect(value(/yuju_callbacks_total\{outcome="unauthorized",app="ingress"\} (\d+)/)).toBeGreaterThanOrEqual(2);
     expect(value(/yuju_callbacks_total\{outcome="too_large",app="ingress"\} (\d+)/)).toBe(1);
     // No worker runs here: everything accepted is still waiting, and the oldest has aged.
-    expect(value(/yuju_queue_jobs\{queue="callbacks",state="waiting",app="ingress"\} (\d+)/)).toBe(
+    expect(value(/yuju_queue_jobs\{queue="callbacks",destination="",state="waiting",app="ingress"\} (\d+)/)).toBe(
       await queue.getWaitingCount(),
     );
-    expect(value(/yuju_queue_backlog_seconds\{queue="callbacks",app="ingress"\} ([\d.e-]+)/)).toBeGreaterThan(0);
+    expect(
+      value(/yuju_queue_backlog_seconds\{queue="callbacks",destination="",app="ingress"\} ([\d.e-]+)/),
+    ).toBeGreaterThan(0);
     expect((await fetch(`${ingress.ops!.url}/readyz`)).status).toBe(200);
   });
 

@@ -74,7 +74,7 @@ describe("a poison body costs its batch neighbours nothing (real Redis, real HTT
     const own = createCallbackQueue(connection, prefix);
     try {
       await own.waitUntilReady();
-      const enqueue = createQueueEnqueuer(own, connection, { attempts: 3, timeoutMs: 2_000 });
+      const enqueue = createQueueEnqueuer(own, connection, { timeoutMs: 2_000 });
       // Past the ingress's own checks, what BullMQ's JSON.stringify cannot take: a stack overflow and a BigInt.
       let tooDeep: unknown = 1;
       for (let i = 0; i < 20_000; i++) tooDeep = [tooDeep];

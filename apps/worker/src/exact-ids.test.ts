@@ -83,7 +83,7 @@ describe("ids and keys arrive exactly as sent (ingress → Redis → worker → 
       expect(found).toBeDefined();
       return found!;
     });
-    const payload = delivery.body.data.payload as Record<string, unknown>;
+    const payload = (delivery.body.data as unknown as { payload: Record<string, unknown> }).payload;
     expect(Object.hasOwn(payload, "__proto__")).toBe(true);
     expect(payload.__proto__).toEqual({ isAdmin: true });
     expect(payload.constructor).toEqual({ prototype: { pollutedCtor: 1 } });

@@ -1,4 +1,4 @@
-import { CALLBACK_QUEUE, type CallbackJobData } from "@yuju-relay/queue";
+import { CALLBACK_QUEUE, deliveryQueueName, type CallbackJobData, type DeliveryJobData } from "@yuju-relay/queue";
 import {
   eventually,
   freePort,
@@ -165,15 +165,18 @@ describe("hostile callbacks against a real ingress and worker (generative)", () 
   let ingressUrl: string;
   let redis: Redis;
   let queue: Queue<CallbackJobData>;
+  // FORWARD_URL is the destination `default`: its delivery jobs are in this queue.
+  let deliveries: Queue<DeliveryJobData>;
 
   beforeAll(async () => {
     receiver = await startReceiver();
     redis = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
     queue = new Queue(CALLBACK_QUEUE, { connection: redis, prefix });
+    deliveries = new Queue(deliveryQueueName("default"), { connection: redis, prefix });
     const port = await freePort();
     ingressUrl = `http://127.0.0.1:${port}`;
     const shared = { REDIS_URL: inject("redisUrl"), QUEUE_PREFIX: prefix, LOG_LEVEL: "warn" };
-    ingress = spawnApp("ingress", { ...shared, PORT: String(port), HOST: "127.0.0.1", JOB_ATTEMPTS: "2" });
+    ingress = spawnApp("ingress", { ...shared, PORT: String(port), HOST: "127.0.0.1" });
     worker = spawnApp("worker", {
       ...shared,
       LOG_LEVEL: "info",
@@ -188,6 +191,7 @@ describe("hostile callbacks against a real ingress and worker (generative)", () 
   afterAll(async () => {
     await Promise.all([ingress.stop("SIGKILL"), worker.stop("SIGKILL")]);
     await queue.close();
+    await deliveries.close();
     await redis.quit();
     await receiver.close();
   });
@@ -220,18 +224,27 @@ describe("hostile callbacks against a real ingress and worker (generative)", () 
         `hostile callbacks: ${RUNS} bodies, answers ${JSON.stringify(Object.fromEntries(answers))}, ${receiver.deliveries.length} deliveries\n`,
       );
 
-      // Every failed job says why, in words (no stack trace, no empty reason).
+      // Every failed job, callback or delivery, says why, in words (no stack trace, no empty reason).
+      await eventually(
+        async () => expect(await deliveries.getJobCountByTypes("waiting", "active", "delayed")).toBe(0),
+        {
+          timeoutMs: 30_000,
+        },
+      );
       const failed = await queue.getFailed(0, -1);
-      for (const job of failed) {
+      const failedDeliveries = await deliveries.getFailed(0, -1);
+      for (const job of [...failed, ...failedDeliveries]) {
         expect(job.failedReason, job.id).toMatch(/\S/);
         expect(job.failedReason, job.id).not.toMatch(/\n\s+at /);
         expect(job.failedReason.length, job.id).toBeLessThan(3_000);
       }
-      // Every completed job was delivered (its event id reached the endpoint as webhook-id), or was a duplicate of one that was.
+      // Every completed callback job was delivered (its event id reached the endpoint as webhook-id),
+      // or its delivery failed with a reason, or it was a duplicate of one that was.
       const webhookIds = new Set(receiver.deliveries.map((d) => String(d.headers["webhook-id"])));
+      for (const job of failedDeliveries) webhookIds.add(job.data.event.id);
       for (const job of await queue.getCompleted(0, -1)) {
         const result = job.returnvalue as { outcome: string; eventId: string };
-        expect(["handled", "duplicate"]).toContain(result.outcome);
+        expect(["queued", "duplicate"]).toContain(result.outcome);
         expect(webhookIds.has(result.eventId), result.eventId).toBe(true);
       }
       expect(failed.length + (await queue.getCompletedCount())).toBe(accepted);

@@ -1,7 +1,13 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { messageEventId } from "@yuju-relay/protocol";
-import { CALLBACK_QUEUE, callbackJobOptions, type CallbackJobData } from "@yuju-relay/queue";
+import {
+  CALLBACK_QUEUE,
+  callbackJobOptions,
+  deliveryQueueName,
+  type CallbackJobData,
+  type DeliveryJobData,
+} from "@yuju-relay/queue";
 import { eventually, spawnApp, uniquePrefix, type AppProcess } from "@yuju-relay/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -32,6 +38,8 @@ describe("a worker child process against hostile ids and a refusing endpoint", (
   let server: Server;
   let redis: Redis;
   let queue: Queue<CallbackJobData>;
+  // FORWARD_URL is the destination `default`: its deliveries, failed ones included, are in this queue.
+  let deliveryQueue: Queue<DeliveryJobData>;
   let worker: AppProcess;
 
   beforeAll(async () => {
@@ -49,6 +57,7 @@ describe("a worker child process against hostile ids and a refusing endpoint", (
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     redis = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
     queue = new Queue(CALLBACK_QUEUE, { connection: redis, prefix });
+    deliveryQueue = new Queue(deliveryQueueName("default"), { connection: redis, prefix });
     worker = spawnApp("worker", {
       REDIS_URL: inject("redisUrl"),
       QUEUE_PREFIX: prefix,
@@ -62,6 +71,7 @@ describe("a worker child process against hostile ids and a refusing endpoint", (
   afterAll(async () => {
     await worker.stop("SIGTERM");
     await queue.close();
+    await deliveryQueue.close();
     await redis.quit();
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
@@ -70,7 +80,7 @@ describe("a worker child process against hostile ids and a refusing endpoint", (
   it("delivers messageIds that are not header values under a derived webhook-id, lives on, and delivers the next job", async () => {
     const hostile = ["中文消息-1", "line\r\nbreak", "nul\0byte", "😀", " padded ", "x".repeat(300)];
     for (const id of [...hostile, "after-poison"])
-      await queue.add("message", messageJob(id), callbackJobOptions("message", 2));
+      await queue.add("message", messageJob(id), callbackJobOptions("message"));
     await eventually(() => expect(deliveries.map((d) => d.body.data.messageId)).toContain("after-poison"));
     for (const id of hostile) {
       const delivery = deliveries.find((d) => d.body.data.messageId === id);
@@ -83,6 +93,7 @@ describe("a worker child process against hostile ids and a refusing endpoint", (
     );
     expect(worker.child.exitCode).toBeNull();
     expect(await queue.getFailedCount()).toBe(0);
+    expect(await deliveryQueue.getFailedCount()).toBe(0);
     const delivered = await worker.waitForLog(/event delivered/);
     expect(delivered).toMatchObject({
       eventId: expect.any(String),
@@ -92,10 +103,10 @@ describe("a worker child process against hostile ids and a refusing endpoint", (
   });
 
   it("keeps the status and the first 300 bytes of a refusal, cut on a character, in the failed job and its log line", async () => {
-    await queue.add("message", messageJob("refuse-客户-1"), callbackJobOptions("message", 3));
-    await queue.add("room_members", roomJob("room-refuse-1"), callbackJobOptions("room_members", 3));
+    await queue.add("message", messageJob("refuse-客户-1"), callbackJobOptions("message"));
+    await queue.add("room_members", roomJob("room-refuse-1"), callbackJobOptions("room_members"));
     const failed = await eventually(async () => {
-      const jobs = await queue.getFailed();
+      const jobs = await deliveryQueue.getFailed();
       expect(jobs).toHaveLength(2);
       return jobs;
     });
@@ -108,7 +119,7 @@ describe("a worker child process against hostile ids and a refusing endpoint", (
       expect(excerpt).not.toContain("\uFFFD");
     }
     const lines = await eventually(() => {
-      const found = worker.logs.filter((l) => l.msg === "job failed (kept for replay)");
+      const found = worker.logs.filter((l) => l.msg === "delivery failed (kept for replay)");
       expect(found).toHaveLength(2);
       return found;
     });

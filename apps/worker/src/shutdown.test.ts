@@ -1,4 +1,10 @@
-import { CALLBACK_QUEUE, callbackJobOptions, type CallbackJobData } from "@yuju-relay/queue";
+import {
+  CALLBACK_QUEUE,
+  callbackJobOptions,
+  deliveryQueueName,
+  type CallbackJobData,
+  type DeliveryJobData,
+} from "@yuju-relay/queue";
 import { eventually, spawnApp, startReceiver, uniquePrefix, type Receiver } from "@yuju-relay/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -11,13 +17,16 @@ describe("worker SIGTERM (real child processes)", () => {
   let receiver: Receiver;
   let redis: Redis;
   let queue: Queue<CallbackJobData>;
+  let deliveries: Queue<DeliveryJobData>;
   beforeAll(async () => {
     receiver = await startReceiver();
     redis = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
     queue = new Queue(CALLBACK_QUEUE, { connection: redis, prefix });
+    deliveries = new Queue(deliveryQueueName("default"), { connection: redis, prefix });
   });
   afterAll(async () => {
     await queue.close();
+    await deliveries.close();
     await redis.quit();
     await receiver.close();
   });
@@ -34,7 +43,7 @@ describe("worker SIGTERM (real child processes)", () => {
           receivedAt: new Date().toISOString(),
           body: { data: { messageId: `stop-${i}`, type: 7, payload: { text: `m${i}` } } },
         },
-        opts: callbackJobOptions("message", 5),
+        opts: callbackJobOptions("message"),
       })),
     );
     // A slow downstream, so that SIGTERM lands while deliveries are in flight.
@@ -52,16 +61,18 @@ describe("worker SIGTERM (real child processes)", () => {
     expect(await first.stop("SIGTERM")).toBe(0);
     expect(first.logs.some((l) => l.msg === "worker stopped")).toBe(true);
 
-    // Nothing half done: every job is either completed or still waiting.
+    // Nothing half done: every job, callback or delivery, is either completed or still waiting.
     expect(await queue.getActiveCount()).toBe(0);
-    const completedByFirst = await queue.getCompletedCount();
+    expect(await deliveries.getActiveCount()).toBe(0);
+    const completedByFirst = await deliveries.getCompletedCount();
     expect(completedByFirst).toBe(receiver.deliveries.length);
     expect(completedByFirst).toBeGreaterThanOrEqual(4);
     expect(completedByFirst).toBeLessThan(total);
 
     receiver.delayMs = 0;
     const second = spawnApp("worker", env);
-    await eventually(async () => expect(await queue.getCompletedCount()).toBe(total), { timeoutMs: 20_000 });
+    await eventually(async () => expect(await deliveries.getCompletedCount()).toBe(total), { timeoutMs: 20_000 });
+    expect(await queue.getCompletedCount()).toBe(total);
     expect(await second.stop("SIGTERM")).toBe(0);
     const ids = receiver.deliveries.map((d) => String(d.headers["webhook-id"]));
     expect(ids).toHaveLength(total);

@@ -5,7 +5,7 @@ import { freePort } from "@yuju-relay/testing";
 import { UnrecoverableError } from "bullmq";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RetryableDeliveryError } from "./delivery-errors.ts";
+import { DestinationGone, DestinationRateLimited, RetryableDeliveryError } from "./delivery-errors.ts";
 import { createSignedDelivery } from "./signed-delivery.ts";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -62,19 +62,30 @@ describe("signed delivery against a real HTTP endpoint", () => {
     expect(last.headers["webhook-id"]).toBe("msg_1");
   });
 
-  it("retries a 429, honouring Retry-After", async () => {
+  it("turns a 429 with Retry-After into a wait for the whole destination, and one without into a retry", async () => {
     answer = (res) => res.writeHead(429, { "retry-after": "7" }).end("slow down");
     const error = await failure(deliver());
-    expect(error).toBeInstanceOf(RetryableDeliveryError);
-    expect((error as RetryableDeliveryError).retryAfterMs).toBe(7_000);
+    expect(error).toBeInstanceOf(DestinationRateLimited);
+    expect((error as DestinationRateLimited).retryAfterMs).toBe(7_000);
     expect(error.message).toMatch(/answered 429: slow down/);
+    answer = (res) => res.writeHead(429).end();
+    expect(await failure(deliver())).toBeInstanceOf(RetryableDeliveryError);
   });
 
-  it("fails a 410 (endpoint gone) and a redirect at once", async () => {
+  it("honours a 503's Retry-After in the job's own backoff", async () => {
+    answer = (res) => res.writeHead(503, { "retry-after": "2" }).end();
+    const error = await failure(deliver());
+    expect(error).toBeInstanceOf(RetryableDeliveryError);
+    expect((error as RetryableDeliveryError).retryAfterMs).toBe(2_000);
+  });
+
+  it("reports a 410 as the destination gone, and fails a redirect at once", async () => {
     answer = (res) => res.writeHead(410).end();
-    expect(await failure(deliver())).toBeInstanceOf(UnrecoverableError);
+    expect(await failure(deliver())).toBeInstanceOf(DestinationGone);
     answer = (res) => res.writeHead(302, { location: "/elsewhere" }).end();
-    expect((await failure(deliver())).message).toMatch(/answered 302.*not retried/);
+    const redirect = await failure(deliver());
+    expect(redirect).toBeInstanceOf(UnrecoverableError);
+    expect(redirect.message).toMatch(/answered 302.*not retried/);
   });
 
   it("retries an endpoint that does not answer in time", async () => {

@@ -1,6 +1,12 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { CALLBACK_QUEUE, callbackJobOptions, type CallbackJobData } from "@yuju-relay/queue";
+import {
+  CALLBACK_QUEUE,
+  callbackJobOptions,
+  deliveryQueueName,
+  type CallbackJobData,
+  type DeliveryJobData,
+} from "@yuju-relay/queue";
 import { eventually, spawnApp, uniquePrefix, type AppProcess } from "@yuju-relay/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -18,6 +24,8 @@ describe("a job whose worker is killed with SIGKILL (real child processes)", () 
   let url: string;
   let redis: Redis;
   let queue: Queue<CallbackJobData>;
+  // The held job is the delivery, in the queue of the destination `default` (FORWARD_URL).
+  let deliveries: Queue<DeliveryJobData>;
   const workers: AppProcess[] = [];
 
   beforeAll(async () => {
@@ -33,10 +41,12 @@ describe("a job whose worker is killed with SIGKILL (real child processes)", () 
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
     redis = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
     queue = new Queue(CALLBACK_QUEUE, { connection: redis, prefix });
+    deliveries = new Queue(deliveryQueueName("default"), { connection: redis, prefix });
   });
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.stop("SIGKILL")));
     await queue.close();
+    await deliveries.close();
     await redis.quit();
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
@@ -69,7 +79,7 @@ describe("a job whose worker is killed with SIGKILL (real child processes)", () 
           receivedAt: new Date().toISOString(),
           body: { data: { messageId: "held-1", type: 7 } },
         },
-        callbackJobOptions("message", 3),
+        callbackJobOptions("message"),
       );
       let holder = await startWorker();
       await eventually(() => expect(arrivals).toHaveLength(1));
@@ -90,8 +100,9 @@ describe("a job whose worker is killed with SIGKILL (real child processes)", () 
 
       release = true;
       for (const res of held.splice(0)) if (!res.destroyed) res.writeHead(200).end();
-      await eventually(async () => expect(await queue.getCompletedCount()).toBe(1), { timeoutMs: 15_000 });
-      expect(await queue.getFailedCount()).toBe(0);
+      await eventually(async () => expect(await deliveries.getCompletedCount()).toBe(1), { timeoutMs: 15_000 });
+      expect(await deliveries.getFailedCount()).toBe(0);
+      expect(await queue.getCompletedCount()).toBe(1);
       expect(new Set(arrivals.map((a) => a.id))).toEqual(new Set(["msg_held-1"]));
       expect(holder.logs.some((l) => l.msg === "event delivered" && l.messageId === "held-1")).toBe(true);
       const stalledLines = workers.flatMap((w) => w.logs).filter((l) => /lost its worker/.test(String(l.msg)));

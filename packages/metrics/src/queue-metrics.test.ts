@@ -14,7 +14,7 @@ describe("queue metrics (real Redis)", () => {
 
   it("reports 0 backlog for an empty queue, then the age of the oldest waiting job", async () => {
     const registry = createMetricsRegistry("test");
-    registerQueueMetrics(registry, queue);
+    registerQueueMetrics(registry, [{ queue, destination: "" }]);
     const backlog = async () => (await registry.getSingleMetric("yuju_queue_backlog_seconds")!.get()).values[0]?.value;
     expect(await backlog()).toBe(0);
 
@@ -31,7 +31,7 @@ describe("queue metrics (real Redis)", () => {
 
   it("reports the memory of the Redis holding the queue, and its limit", async () => {
     const registry = createMetricsRegistry("test");
-    registerQueueMetrics(registry, queue);
+    registerQueueMetrics(registry, [{ queue, destination: "" }]);
     const text = await registry.metrics();
     const value = (name: string) => Number(new RegExp(`^${name}\\{app="test"\\} (\\S+)$`, "m").exec(text)?.[1]);
     const info = await redis.info("memory");
