@@ -1,0 +1,2 @@
+export { createProgram, runRelay } from "./program.ts";
+export { EXIT } from "./exit-codes.ts";
