@@ -7,6 +7,7 @@ import { pin, startUsage } from "./lib/machine.ts";
 import { startBenchRedis, type AofMode } from "./lib/redis.ts";
 import { formatTable, type BenchContext, type Row, type ScenarioResult } from "./lib/report.ts";
 import { ackLatency } from "./scenarios/ack-latency.ts";
+import { destinationLatency, destinationThroughput } from "./scenarios/destinations.ts";
 import { endToEnd } from "./scenarios/end-to-end.ts";
 import { ingressThroughput } from "./scenarios/ingress-throughput.ts";
 import { workerThroughput } from "./scenarios/worker-throughput.ts";
@@ -17,7 +18,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? "3");
 // (or BENCH_MAX_RATE).
 // BENCH_PIN=0 leaves every process wherever the scheduler puts it.
 const pinning = process.env.BENCH_PIN !== "0" && cpus().length >= 2;
-const only = new Set((process.env.BENCH_ONLY ?? "1,2,3,4").split(",").map((s) => s.trim()));
+const only = new Set((process.env.BENCH_ONLY ?? "1,2,3,4,6,7").split(",").map((s) => s.trim()));
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const started = Date.now();
@@ -101,6 +102,19 @@ try {
   if (only.has("4")) {
     await scenario("endToEnd", "4. end to end: ingress -> Redis -> worker -> signed delivery", "shared", () =>
       endToEnd(ctx),
+    );
+  }
+  if (only.has("6")) {
+    await scenario(
+      "destinationThroughput",
+      "6. fan-out throughput: events/s with 3 destinations taking every event vs 1",
+      "pinned",
+      () => destinationThroughput(ctx),
+    );
+  }
+  if (only.has("7")) {
+    await scenario("destinationLatency", "7. end to end at 1000/s with 3 destinations vs 1", "shared", () =>
+      destinationLatency(ctx),
     );
   }
 } finally {

@@ -11,8 +11,8 @@ import { percentiles, round, sleep } from "../lib/stats.ts";
 const SECRET = `whsec_${randomBytes(24).toString("base64")}`;
 
 /** The company's endpoint: verifies every signature and notes when each event first arrived. */
-async function startVerifyingReceiver() {
-  const webhook = new Webhook(SECRET);
+export async function startVerifyingReceiver(secret = SECRET) {
+  const webhook = new Webhook(secret);
   const arrivals = new Map<string, number>();
   let badSignatures = 0;
   const server = createServer((req, res) => {

@@ -8,7 +8,6 @@ import { medianRound, round } from "../lib/stats.ts";
 
 const JOBS = Number(process.env.BENCH_WORKER_JOBS ?? "30000");
 const CONCURRENCY = 50;
-const ATTEMPTS = 15;
 
 interface Drain {
   rate: number;
@@ -27,7 +26,7 @@ async function fill(queue: Queue<CallbackJobData>, tag: string): Promise<void> {
   for (let start = 0; start < JOBS; start += 1_000) {
     const chunk = Array.from({ length: Math.min(1_000, JOBS - start) }, (_, i) => {
       const data = storedJobData(`bench-${tag}-${start + i}`);
-      return { name: callbackJobName(data), data, opts: callbackJobOptions(data.kind, ATTEMPTS) };
+      return { name: callbackJobName(data), data, opts: callbackJobOptions(data.kind) };
     });
     await queue.addBulk(chunk);
   }

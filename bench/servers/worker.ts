@@ -20,6 +20,8 @@ const config = parseEnv(workerEnv, {
   WORKER_CONCURRENCY: process.env.CONCURRENCY,
   KEEP_COMPLETED_COUNT: keepCompleted,
   FORWARD_URL: process.env.FORWARD_URL,
+  // Several destinations: a RELAY_CONFIG file, its secrets in this process's environment.
+  RELAY_CONFIG: process.env.RELAY_CONFIG,
   FORWARD_SECRET: process.env.FORWARD_SECRET,
   DEDUP_WINDOW: process.env.DEDUP_WINDOW,
   LOG_LEVEL: "silent",
@@ -50,7 +52,7 @@ if (mode === "noop") {
     await connection.quit();
   };
 } else {
-  const running = await startWorker(config, silent, mode === "app" ? justReturn : undefined);
+  const running = await startWorker(config, silent, mode === "app" ? { handlers: justReturn } : {});
   worker = running.worker;
   close = () => running.close();
 }
