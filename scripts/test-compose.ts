@@ -275,8 +275,11 @@ try {
   say("starting the workers again");
   await compose(["start", "worker"]);
   await expectExactlyOnce(expected, "after the workers' stop and restart");
-  const failedJobs = (await compose(["exec", "-T", "redis", "redis-cli", "ZCARD", "{yuju}:callbacks:failed"])).trim();
-  check(failedJobs === "0", "no failed job in Redis");
+  // FORWARD_URL is the destination `default`: its deliveries have a queue of their own.
+  for (const queue of ["callbacks", "deliveries.default"]) {
+    const failedJobs = (await compose(["exec", "-T", "redis", "redis-cli", "ZCARD", `{yuju}:${queue}:failed`])).trim();
+    check(failedJobs === "0", `no failed job in ${queue}`);
+  }
 
   // 4. The ingress drains and exits within its grace period.
   const ingressId = (await compose(["ps", "-q", "ingress"])).trim();
