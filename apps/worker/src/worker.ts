@@ -6,12 +6,14 @@ import { createMetricsRegistry, registerQueueMetrics, startOpsServer, type OpsSe
 import {
   CALLBACK_QUEUE,
   callbackBackoff,
+  ConversationOrder,
   createCallbackQueue,
   createDeliveryQueue,
   createWorkerConnection,
   deliveryBackoff,
   deliveryQueueName,
   EventClaims,
+  FanOutWatermark,
   isFinalFailure,
   retentionOptions,
   type CallbackJobData,
@@ -24,6 +26,7 @@ import { RetryableDeliveryError } from "./delivery-errors.ts";
 import { createDeliveryEnqueuer } from "./enqueue-deliveries.ts";
 import { loadHandlersModule } from "./handlers-module.ts";
 import { createCallbackProcessor, type CallbackJobResult } from "./process-callback.ts";
+import { endTurnOfFailed, inConversationOrder } from "./ordered-delivery.ts";
 import { createSignedDelivery } from "./signed-delivery.ts";
 import { createWorkerMetrics, registerPausedGauge } from "./worker-metrics.ts";
 import { createWorkerReadiness } from "./worker-readiness.ts";
@@ -62,10 +65,10 @@ export interface WorkerOptions {
  * dashboard by its message alone: its stack trace points into our own code and buries the reason.
  * Anything else (a bug in a handler) keeps its stack.
  */
-function withReadableFailures<Data, Result>(processor: (job: Job<Data>) => Promise<Result>) {
-  return async (job: Job<Data>) => {
+function withReadableFailures<Data, Result>(processor: (job: Job<Data>, token?: string) => Promise<Result>) {
+  return async (job: Job<Data>, token?: string) => {
     try {
-      return await processor(job);
+      return await processor(job, token);
     } catch (error) {
       if (error instanceof UnrecoverableError || error instanceof RetryableDeliveryError) {
         error.stack = `${error.name}: ${error.message}`;
@@ -107,6 +110,12 @@ export async function startWorker(
 
   const deliveryQueues = new Map<string, Queue<DeliveryJobData>>();
   for (const d of enabled) deliveryQueues.set(d.name, createDeliveryQueue(connection, config.QUEUE_PREFIX, d.name));
+  // Ordered destinations (ordering: per-conversation): each conversation's line, and the fan-out barrier.
+  const orders = new Map<string, ConversationOrder>();
+  for (const d of enabled.filter((dest) => dest.ordering)) {
+    orders.set(d.name, new ConversationOrder(connection, deliveryQueues.get(d.name)!, config.QUEUE_PREFIX, d.name));
+  }
+  const watermark = orders.size > 0 ? new FanOutWatermark(connection, config.QUEUE_PREFIX) : null;
 
   const callbacks = new Worker<CallbackJobData, CallbackJobResult>(
     CALLBACK_QUEUE,
@@ -114,7 +123,7 @@ export async function startWorker(
       createCallbackProcessor({
         destinations,
         handlers,
-        enqueue: createDeliveryEnqueuer(deliveryQueues),
+        enqueue: createDeliveryEnqueuer(deliveryQueues, orders),
         claims,
         logger,
       }),
@@ -149,9 +158,13 @@ export async function startWorker(
       timeoutMs: destination.timeoutMs,
       maxSockets: config.WORKER_CONCURRENCY,
     });
+    const processor = createDestinationProcessor({ destination, deliver, queue, metrics, logger });
+    const order = orders.get(destination.name);
     const worker = new Worker<DeliveryJobData, DeliveryJobResult>(
       deliveryQueueName(destination.name),
-      withReadableFailures(createDestinationProcessor({ destination, deliver, queue, metrics, logger })),
+      withReadableFailures(
+        order && watermark ? inConversationOrder(processor, { destination, order, watermark, logger }) : processor,
+      ),
       {
         ...common,
         // BullMQ's limiter holds across every worker of the queue. Without a rateLimit a limit far
@@ -165,6 +178,14 @@ export async function startWorker(
       if (!job) return;
       const final = isFinalFailure(job, error);
       metrics.delivery(destination.name, final ? "failed" : "retrying");
+      if (final && order) {
+        endTurnOfFailed(destination, order, job, error).catch((err: Error) =>
+          logger.warn(
+            { destination: destination.name, jobId: job.id, err: err.message },
+            "could not end a failed turn",
+          ),
+        );
+      }
       logger[final ? "error" : "warn"](
         {
           destination: destination.name,
@@ -224,6 +245,7 @@ export async function startWorker(
         to: new URL(d.url).origin,
         enabled: d.enabled,
         rateLimit: d.rateLimit,
+        ordering: d.ordering ? `per-conversation, onFailure ${d.ordering.onFailure}` : "none",
       })),
       handlers: Object.keys(handlers),
       deduplication: claims ? `${config.DEDUP_WINDOW}ms` : "off",

@@ -84,6 +84,7 @@ export function loadDestinations(
       retry: defaults.retry,
       rateLimit: null,
       enabled: true,
+      ordering: null,
     },
   ];
 }

@@ -17,4 +17,6 @@ export {
   type Destination,
   type DestinationDefaults,
   type DestinationFilter,
+  type DestinationOrdering,
+  type OrderedFailurePolicy,
 } from "./relay-config-schema.ts";

@@ -36,6 +36,20 @@ export interface Destination {
   /** Most deliveries per second, across every worker; null: no limit. */
   rateLimit: number | null;
   enabled: boolean;
+  /** `ordering: per-conversation`: one event of a conversation at a time, in acceptance order. Null: any order. */
+  ordering: DestinationOrdering | null;
+}
+
+/**
+ * What happens to a conversation when one of its deliveries fails for good:
+ *   skip   the next event goes; the failed one stays failed, for a replay (which is then out of order)
+ *   block  the conversation waits until the failed delivery is retried (dashboard) and succeeds
+ */
+export type OrderedFailurePolicy = "skip" | "block";
+
+export interface DestinationOrdering {
+  by: "conversation";
+  onFailure: OrderedFailurePolicy;
 }
 
 /** What a destination that does not say gets (from the worker's environment). */
@@ -182,6 +196,8 @@ export function relayConfigSchema(options: SchemaOptions) {
         .optional(),
       rateLimit: z.int({ error: "must be a whole number of deliveries per second" }).min(1).max(100_000).optional(),
       enabled: z.boolean({ error: "must be true or false" }).default(true),
+      ordering: z.enum(["per-conversation", "none"], { error: 'must be "per-conversation" or "none"' }).default("none"),
+      onFailure: z.enum(["skip", "block"], { error: 'must be "skip" or "block"' }).optional(),
     })
     .transform((d, ctx): Destination => {
       const retry = {
@@ -190,6 +206,10 @@ export function relayConfigSchema(options: SchemaOptions) {
       };
       if (retry.baseDelayMs > retry.maxDelayMs) {
         ctx.addIssue({ code: "custom", path: ["retry"], message: "baseDelay must not be longer than maxDelay" });
+      }
+      if (d.onFailure !== undefined && d.ordering !== "per-conversation") {
+        // Silently ignoring it would let a reader believe the destination is ordered.
+        ctx.addIssue({ code: "custom", path: ["onFailure"], message: "applies only with ordering: per-conversation" });
       }
       return {
         name: d.name,
@@ -202,6 +222,7 @@ export function relayConfigSchema(options: SchemaOptions) {
         retry,
         rateLimit: d.rateLimit ?? null,
         enabled: d.enabled,
+        ordering: d.ordering === "per-conversation" ? { by: "conversation", onFailure: d.onFailure ?? "skip" } : null,
       };
     });
   return z

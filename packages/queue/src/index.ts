@@ -6,3 +6,5 @@ export { EventClaims, type ClaimOutcome } from "./event-claims.ts";
 export { READINESS_PING_TIMEOUT_MS, redisReadiness, type RedisReadiness } from "./redis-readiness.ts";
 export { createTickBatcher } from "./tick-batcher.ts";
 export { waitForRedis } from "./wait-for-redis.ts";
+export { ConversationOrder, type Reservation, type Turn } from "./conversation-order.ts";
+export { FanOutWatermark } from "./fan-out-watermark.ts";

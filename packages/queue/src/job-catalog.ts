@@ -99,6 +99,37 @@ export function deliveryJob(data: DeliveryJobData, policy: DeliveryPolicy) {
   return { name: deliveryJobName(data.event), data, opts };
 }
 
+/**
+ * Ordered destinations (`ordering: per-conversation`, see conversation-order.ts):
+ *   parkedForMs       a delivery whose turn has not come waits in `delayed` this long; the end of
+ *                     the turn before it promotes it long before. A year stays well inside BullMQ's
+ *                     delayed-score range (timestamps up to 2039), and a job that does come due
+ *                     unpromoted only checks its turn and parks again.
+ *   fanOutWaitMs      how long a due delivery waits in its worker for older callbacks to finish
+ *                     their fan-out (normally a few ms) ...
+ *   fanOutRecheckMs   ... before it gives its slot back and waits in `delayed` this long: a worker
+ *                     that died mid-fan-out holds the barrier until its lock expires (30 s).
+ */
+export const ORDERED_DELIVERY = {
+  parkedForMs: 365 * 86_400_000,
+  fanOutWaitMs: 1_000,
+  fanOutRecheckMs: 1_000,
+} as const;
+
+/** A delivery added behind another of its conversation: parked until its turn. */
+export function parkedDeliveryJob(job: ReturnType<typeof deliveryJob>): ReturnType<typeof deliveryJob> {
+  return { ...job, opts: { ...job.opts, delay: ORDERED_DELIVERY.parkedForMs } };
+}
+
+/**
+ * Inside the processor, before BullMQ counts the attempt: whether this failure is the job's last
+ * (`isFinalFailure` is the same question asked after BullMQ counted it).
+ */
+export function isLastAttempt(job: Job, error: Error): boolean {
+  if (error.name === "RateLimitError" || error.name === "DelayedError") return false;
+  return error.name === "UnrecoverableError" || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
 /** Delivery backoff of one destination: its worker's `settings.backoffStrategy`. */
 export function deliveryBackoff(policy: DeliveryPolicy, random = Math.random) {
   return relayBackoff(policy.retry, random);

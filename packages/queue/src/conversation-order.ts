@@ -1,0 +1,136 @@
+import { Job, type Queue } from "bullmq";
+import type { RedisClient } from "./connections.ts";
+
+/**
+ * The order of one ordered destination's conversations, in Redis beside its BullMQ queue: for each
+ * conversation a sorted set `<prefix>:ordering:<destination>:<conversation>` of the delivery job
+ * ids still to deliver, each scored by the id of the callback job it came from. The callbacks
+ * queue's job ids are Redis's own auto-increment, taken in the order the ingress stored the
+ * callbacks: the score is the acceptance order.
+ *
+ * Only the head (lowest score) may be delivered. The others wait in BullMQ's delayed set, parked
+ * far in the future, and the head's end promotes the next one. The jobs stay BullMQ jobs: visible,
+ * retried, retained and replayed like any other; the set only says whose turn it is.
+ *
+ * Every key of one destination shares the queue prefix, so a hash-tagged prefix (`{yuju}`) keeps a
+ * script's keys in one Redis Cluster slot.
+ */
+
+// KEYS[1] the conversation's set, KEYS[2] the delivery job's hash. ARGV[1] score, ARGV[2] job id.
+// A job that exists but is no longer in the set was delivered, skipped or is being replayed: a
+// callback job run again (its worker died after the add) or a platform redelivery (with
+// de-duplication off) must not put it back, or the conversation would wait for a turn nobody takes.
+const RESERVE = `
+local listed = redis.call("ZSCORE", KEYS[1], ARGV[2])
+if not listed then
+  if redis.call("EXISTS", KEYS[2]) == 1 then return 0 end
+  redis.call("ZADD", KEYS[1], ARGV[1], ARGV[2])
+end
+local head = redis.call("ZRANGE", KEYS[1], 0, 0)[1]
+if head == ARGV[2] then
+  if listed then return 3 end
+  return 1
+end
+return 2
+`;
+
+// KEYS[1] the conversation's set. ARGV[1] job id. 1 head, 2 behind another, 0 not in the set.
+const POSITION = `
+if not redis.call("ZSCORE", KEYS[1], ARGV[1]) then return 0 end
+if redis.call("ZRANGE", KEYS[1], 0, 0)[1] == ARGV[1] then return 1 end
+return 2
+`;
+
+// KEYS[1] the conversation's set. ARGV[1] job id. Removes it; returns the head that is now due.
+const RELEASE = `
+redis.call("ZREM", KEYS[1], ARGV[1])
+return redis.call("ZRANGE", KEYS[1], 0, 0)[1]
+`;
+
+interface OrderCommands {
+  conversationReserve(set: string, jobKey: string, score: number, jobId: string): Promise<number>;
+  conversationPosition(set: string, jobId: string): Promise<number>;
+  conversationRelease(set: string, jobId: string): Promise<string | null>;
+}
+
+const defined = new WeakSet<RedisClient>();
+
+function commands(redis: RedisClient): OrderCommands {
+  if (!defined.has(redis)) {
+    redis.defineCommand("conversationReserve", { numberOfKeys: 2, lua: RESERVE });
+    redis.defineCommand("conversationPosition", { numberOfKeys: 1, lua: POSITION });
+    redis.defineCommand("conversationRelease", { numberOfKeys: 1, lua: RELEASE });
+    defined.add(redis);
+  }
+  return redis as unknown as OrderCommands;
+}
+
+/**
+ * What a fan-out learns when it reserves an event's turn:
+ *   head     its turn now: add the job runnable
+ *   behind   another event of the conversation goes first: add it parked
+ *   rerun    its turn now, and it was reserved before (a fan-out run again): its job may exist, parked
+ *   taken    its job exists and is no longer in line (delivered or skipped): add nothing new
+ */
+export type Reservation = "head" | "behind" | "rerun" | "taken";
+const RESERVATIONS: Record<number, Reservation> = { 0: "taken", 1: "head", 2: "behind", 3: "rerun" };
+
+/** Where a delivery stands in its conversation when a worker picks it up. */
+export type Turn = "head" | "behind" | "absent";
+const TURNS: Record<number, Turn> = { 0: "absent", 1: "head", 2: "behind" };
+
+export class ConversationOrder {
+  private readonly commands: OrderCommands;
+
+  constructor(
+    redis: RedisClient,
+    private readonly queue: Queue,
+    private readonly prefix: string,
+    private readonly destination: string,
+  ) {
+    this.commands = commands(redis);
+  }
+
+  setKey(conversation: string): string {
+    return `${this.prefix}:ordering:${this.destination}:${conversation}`;
+  }
+
+  /** Puts the delivery in its conversation's line, by acceptance order (`seq`: the callback job id). */
+  async reserve(conversation: string, jobId: string, seq: number): Promise<Reservation> {
+    const code = await this.commands.conversationReserve(
+      this.setKey(conversation),
+      this.queue.toKey(jobId),
+      seq,
+      jobId,
+    );
+    return RESERVATIONS[code] ?? "taken";
+  }
+
+  async turn(conversation: string, jobId: string): Promise<Turn> {
+    return TURNS[await this.commands.conversationPosition(this.setKey(conversation), jobId)] ?? "absent";
+  }
+
+  /** Takes the delivery out of the line (delivered, or failed for good and skipped); returns who is next. */
+  async release(conversation: string, jobId: string): Promise<string | null> {
+    return (await this.commands.conversationRelease(this.setKey(conversation), jobId)) ?? null;
+  }
+
+  /**
+   * Moves a parked job to wait. A job that is not parked (already promoted, running, or not added
+   * yet: its fan-out promotes it after the add) is left as it is.
+   */
+  async promote(jobId: string): Promise<void> {
+    try {
+      await new Job(this.queue, "", {}, {}, jobId).promote();
+    } catch (error) {
+      if (/is not in the delayed state|Missing key for job/.test((error as Error).message)) return;
+      throw error;
+    }
+  }
+
+  /** Releases a delivery and promotes the one now due: the end of a turn. */
+  async pass(conversation: string, jobId: string): Promise<void> {
+    const next = await this.release(conversation, jobId);
+    if (next !== null) await this.promote(next);
+  }
+}

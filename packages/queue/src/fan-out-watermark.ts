@@ -1,0 +1,90 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { RedisClient } from "./connections.ts";
+import { CALLBACK_QUEUE } from "./job-catalog.ts";
+
+// KEYS: the callbacks queue's wait, paused, active lists and its id counter. ARGV[1]: how many of
+// the oldest waiting jobs to look at.
+//
+// Waiting jobs are pushed on the left in id order and taken from the right, and a stalled job (its
+// worker died) is pushed back on the right: the smallest waiting ids are the rightmost ones. Only a
+// job retried after a failure or replayed by hand is pushed back on the left, behind newer ones
+// (the README lists these as what breaks the order). With nothing pending, the next id to come
+// bounds every callback accepted so far.
+const LOWEST_PENDING = `
+local lowest = tonumber(redis.call("GET", KEYS[4]) or "0") + 1
+local window = tonumber(ARGV[1])
+local function scan(ids)
+  for _, id in ipairs(ids) do
+    local n = tonumber(id)
+    if n and n < lowest then lowest = n end
+  end
+end
+scan(redis.call("LRANGE", KEYS[1], -window, -1))
+scan(redis.call("LRANGE", KEYS[2], -window, -1))
+scan(redis.call("LRANGE", KEYS[3], 0, -1))
+return lowest
+`;
+
+interface WatermarkCommands {
+  callbacksLowestPending(wait: string, paused: string, active: string, id: string, window: number): Promise<number>;
+}
+
+const defined = new WeakSet<RedisClient>();
+
+/**
+ * The fan-out barrier of ordered destinations: the lowest callback job id that may still be fanning
+ * out (waiting or active in the callbacks queue). Two callbacks of one conversation can be fanned
+ * out by different workers at once, the later one first; a delivery may start only once every
+ * callback accepted before it has reserved its turn, that is once no callback job with a lower id
+ * than its own is pending (its own may be: it reserved the turn before adding the delivery).
+ *
+ * The pending set only shrinks while new callbacks get higher ids, so a value read earlier is a
+ * lower bound of the current one: each process reads it at most once per `refreshMs`, shared by
+ * every delivery waiting on it.
+ */
+export class FanOutWatermark {
+  private value = 0;
+  private readAt = 0;
+  private reading: Promise<number> | null = null;
+  private readonly keys: [string, string, string, string];
+
+  constructor(
+    private readonly redis: RedisClient,
+    prefix: string,
+    private readonly options: { refreshMs: number; scanWindow?: number } = { refreshMs: 20 },
+  ) {
+    if (!defined.has(redis)) {
+      redis.defineCommand("callbacksLowestPending", { numberOfKeys: 4, lua: LOWEST_PENDING });
+      defined.add(redis);
+    }
+    const key = (type: string) => `${prefix}:${CALLBACK_QUEUE}:${type}`;
+    this.keys = [key("wait"), key("paused"), key("active"), key("id")];
+  }
+
+  /** The lowest callback job id that may still be fanning out, at most `refreshMs` old. */
+  async current(): Promise<number> {
+    if (Date.now() - this.readAt < this.options.refreshMs) return this.value;
+    this.reading ??= (this.redis as unknown as WatermarkCommands)
+      .callbacksLowestPending(...this.keys, this.options.scanWindow ?? 1_000)
+      .then((lowest) => {
+        this.value = Math.max(this.value, Number(lowest));
+        this.readAt = Date.now();
+        return this.value;
+      })
+      .finally(() => {
+        this.reading = null;
+      });
+    return this.reading;
+  }
+
+  /** Whether every callback before `seq` has fanned out, waiting up to `waitMs` for it. */
+  async passed(seq: number, waitMs: number): Promise<boolean> {
+    if (this.value >= seq) return true;
+    const until = Date.now() + waitMs;
+    for (;;) {
+      if ((await this.current()) >= seq) return true;
+      if (Date.now() >= until) return false;
+      await sleep(this.options.refreshMs);
+    }
+  }
+}
