@@ -76,12 +76,13 @@ describe("ordered delivery per conversation (real Redis, in-process worker)", ()
     await receiver.close();
   });
 
-  async function start(onFailure: OrderedFailurePolicy, attempts: number) {
+  async function start(onFailure: OrderedFailurePolicy, attempts: number, env: Record<string, string> = {}) {
     const prefix = uniquePrefix("ordered");
     const config = parseEnv(workerEnv, {
       REDIS_URL: inject("redisUrl"),
       QUEUE_PREFIX: prefix,
       WORKER_CONCURRENCY: "8",
+      ...env,
     });
     const worker = await startWorker(config, silent, {
       destinations: [orderedDestination(receiver.url, onFailure, attempts)],
