@@ -10,15 +10,16 @@ import { ackLatency } from "./scenarios/ack-latency.ts";
 import { destinationLatency, destinationThroughput } from "./scenarios/destinations.ts";
 import { endToEnd } from "./scenarios/end-to-end.ts";
 import { ingressThroughput } from "./scenarios/ingress-throughput.ts";
+import { orderedDelivery } from "./scenarios/ordered-delivery.ts";
 import { workerThroughput } from "./scenarios/worker-throughput.ts";
 
 const aof = (process.env.BENCH_AOF ?? "everysec") as AofMode;
 const rounds = Number(process.env.BENCH_ROUNDS ?? "3");
 // BENCH_ONLY=1,3 runs a subset while working on one figure; scenario 2 needs 1's max rate
-// (or BENCH_MAX_RATE).
+// (or BENCH_MAX_RATE). BENCH_ONLY=8 runs the ordered-delivery scenario alone.
 // BENCH_PIN=0 leaves every process wherever the scheduler puts it.
 const pinning = process.env.BENCH_PIN !== "0" && cpus().length >= 2;
-const only = new Set((process.env.BENCH_ONLY ?? "1,2,3,4,6,7").split(",").map((s) => s.trim()));
+const only = new Set((process.env.BENCH_ONLY ?? "1,2,3,4,6,7,8").split(",").map((s) => s.trim()));
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const started = Date.now();
@@ -115,6 +116,14 @@ try {
   if (only.has("7")) {
     await scenario("destinationLatency", "7. end to end at 1000/s with 3 destinations vs 1", "shared", () =>
       destinationLatency(ctx),
+    );
+  }
+  if (only.has("8")) {
+    await scenario(
+      "orderedDelivery",
+      "8. ordered (per conversation) vs unordered delivery to one destination",
+      "shared",
+      () => orderedDelivery(ctx),
     );
   }
 } finally {

@@ -1,7 +1,7 @@
 // A worker that drains the queue. MODE says which:
 //   app      the real worker (startWorker: zod validation, normalization, event claim), with
 //            handlers that just return: no outbound I/O (DEDUP_WINDOW=0: without the event claim)
-//   deliver  the real worker delivering signed events to FORWARD_URL
+//   deliver  the real worker delivering signed events to FORWARD_URL (or RELAY_CONFIG's destinations)
 //   noop     the baseline: a plain BullMQ Worker whose processor returns at once
 import { parseEnv } from "@yuju-relay/config";
 import { createLogger } from "@yuju-relay/logging";
