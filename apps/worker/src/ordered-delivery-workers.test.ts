@@ -14,6 +14,10 @@ import {
 } from "@yuju-relay/testing";
 import { afterAll, describe, expect, inject, it } from "vitest";
 
+/** A field of the delivered event's data (message events carry chatId and messageId). */
+const dataField = (d: ReceivedDelivery, key: string) =>
+  String((d.body.data as unknown as Record<string, unknown>)[key]);
+
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const CONVERSATIONS = 100;
 const MESSAGES = 50;
@@ -25,8 +29,8 @@ const messageOf = (c: number, m: number) => `c${c}-m${m}`;
 /** The most requests the receiver held at one moment, and from how many conversations. */
 function mostAtOnce(deliveries: ReceivedDelivery[]): { requests: number; conversations: number } {
   const edges = deliveries.flatMap((d) => [
-    { at: d.startedAt, delta: 1, chat: String(d.body.data.chatId) },
-    { at: d.answeredAt, delta: -1, chat: String(d.body.data.chatId) },
+    { at: d.startedAt, delta: 1, chat: dataField(d, "chatId") },
+    { at: d.answeredAt, delta: -1, chat: dataField(d, "chatId") },
   ]);
   // An answer and a request at the same instant: the answer first (that is no overlap).
   edges.sort((a, b) => a.at - b.at || a.delta - b.delta);
@@ -57,14 +61,14 @@ function overlapWithinConversation(deliveries: ReceivedDelivery[]): string | nul
   const byChat = new Map<string, ReceivedDelivery[]>();
   for (const d of deliveries) {
     if ((acceptedAt.get(String(d.headers["webhook-id"])) ?? Infinity) < d.startedAt) continue;
-    const chat = String(d.body.data.chatId);
+    const chat = dataField(d, "chatId");
     byChat.set(chat, [...(byChat.get(chat) ?? []), d]);
   }
   for (const [chat, list] of byChat) {
     const sorted = [...list].sort((a, b) => a.startedAt - b.startedAt);
     for (let i = 1; i < sorted.length; i++) {
       if (sorted[i]!.startedAt < sorted[i - 1]!.answeredAt) {
-        return `${chat}: ${String(sorted[i - 1]!.body.data.messageId)} and ${String(sorted[i]!.body.data.messageId)}`;
+        return `${chat}: ${dataField(sorted[i - 1]!, "messageId")} and ${dataField(sorted[i]!, "messageId")}`;
       }
     }
   }
@@ -127,8 +131,8 @@ describe("ordered delivery with 4 worker processes, a flaky receiver and a worke
           const id = String(d.headers["webhook-id"]);
           if (d.status !== 200 || seen.has(id)) continue;
           seen.add(id);
-          const chat = String(d.body.data.chatId);
-          accepted.set(chat, [...(accepted.get(chat) ?? []), String(d.body.data.messageId)]);
+          const chat = dataField(d, "chatId");
+          accepted.set(chat, [...(accepted.get(chat) ?? []), dataField(d, "messageId")]);
         }
         return seen.size;
       };

@@ -15,6 +15,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vi
 import { workerEnv } from "./config.ts";
 import { startWorker, type RunningWorker } from "./worker.ts";
 
+/** A field of the delivered event's data (message events carry chatId and messageId). */
+const dataField = (d: ReceivedDelivery, key: string) =>
+  String((d.body.data as unknown as Record<string, unknown>)[key]);
+
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const silent = createLogger("test", "silent");
 
@@ -42,13 +46,14 @@ const message = (chatId: string, messageId: string): CallbackJobData => ({
   body: { data: { messageId, chatId, type: 7, payload: { text: messageId } } },
 });
 
-const messageIdOf = (d: ReceivedDelivery) => String(d.body.data.messageId);
+const idOf = (body: ReceivedDelivery["body"]) => String((body.data as unknown as Record<string, unknown>).messageId);
+const messageIdOf = (d: ReceivedDelivery) => dataField(d, "messageId");
 
 /** The messages of one chat, in the order the receiver first accepted each (retries de-duplicated). */
 function firstAccepted(receiver: Receiver, chatId: string): string[] {
   const seen = new Set<string>();
   for (const d of receiver.deliveries) {
-    if (d.status === 200 && d.body.data.chatId === chatId) seen.add(messageIdOf(d));
+    if (d.status === 200 && dataField(d, "chatId") === chatId) seen.add(messageIdOf(d));
   }
   return [...seen];
 }
@@ -99,7 +104,7 @@ describe("ordered delivery per conversation (real Redis, in-process worker)", ()
   it("a failing head holds up its own conversation only, and is retried until it goes first", async () => {
     const { callbacks } = await start("skip", 50);
     let headFails = true;
-    receiver.answer = (body) => (headFails && body.data.messageId === "a-1" ? 503 : 200);
+    receiver.answer = (body) => (headFails && idOf(body) === "a-1" ? 503 : 200);
     const a = ["a-1", "a-2", "a-3", "a-4"];
     const b = ["b-1", "b-2", "b-3", "b-4"];
     await post(
@@ -112,7 +117,7 @@ describe("ordered delivery per conversation (real Redis, in-process worker)", ()
     await eventually(() =>
       expect(receiver.deliveries.filter((d) => messageIdOf(d) === "a-1").length).toBeGreaterThanOrEqual(2),
     );
-    expect(receiver.deliveries.filter((d) => String(d.body.data.chatId) === "chat-a").map(messageIdOf)).toEqual(
+    expect(receiver.deliveries.filter((d) => dataField(d, "chatId") === "chat-a").map(messageIdOf)).toEqual(
       expect.arrayContaining(["a-1"]),
     );
     expect(receiver.deliveries.some((d) => ["a-2", "a-3", "a-4"].includes(messageIdOf(d)))).toBe(false);
@@ -123,7 +128,7 @@ describe("ordered delivery per conversation (real Redis, in-process worker)", ()
 
   it("onFailure skip: an event that fails for good stays failed, and the next ones go", async () => {
     const { callbacks, deliveries } = await start("skip", 2);
-    receiver.answer = (body) => (body.data.messageId === "s-2" ? 503 : 200);
+    receiver.answer = (body) => (idOf(body) === "s-2" ? 503 : 200);
     const ids = ["s-1", "s-2", "s-3", "s-4"];
     await post(
       callbacks,
@@ -134,14 +139,14 @@ describe("ordered delivery per conversation (real Redis, in-process worker)", ()
     expect(await failed?.getState()).toBe("failed");
     expect(failed?.attemptsMade).toBe(2);
     // s-3 went only after s-2's last attempt.
-    const order = receiver.deliveries.filter((d) => d.body.data.chatId === "chat-s").map(messageIdOf);
+    const order = receiver.deliveries.filter((d) => dataField(d, "chatId") === "chat-s").map(messageIdOf);
     expect(order.lastIndexOf("s-2")).toBeLessThan(order.indexOf("s-3"));
   });
 
   it("onFailure block: the conversation waits for the failed event until it is retried and delivered", async () => {
     const { callbacks, deliveries } = await start("block", 2);
     let refuse = true;
-    receiver.answer = (body) => (refuse && body.data.messageId === "k-2" ? 503 : 200);
+    receiver.answer = (body) => (refuse && idOf(body) === "k-2" ? 503 : 200);
     const ids = ["k-1", "k-2", "k-3", "k-4"];
     await post(
       callbacks,
