@@ -5,10 +5,12 @@ import {
   callbackJobOptions,
   deliveryJobId,
   deliveryQueueName,
+  ORDERED_DELIVERY,
   type CallbackJobData,
   type DeliveryJobData,
 } from "@yuju-relay/queue";
 import { eventually, startReceiver, uniquePrefix, type ReceivedDelivery, type Receiver } from "@yuju-relay/testing";
+import type { EventHandlers } from "@yuju-relay/handlers";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
@@ -81,7 +83,12 @@ describe("ordered delivery per conversation (real Redis, in-process worker)", ()
     await receiver.close();
   });
 
-  async function start(onFailure: OrderedFailurePolicy, attempts: number, env: Record<string, string> = {}) {
+  async function start(
+    onFailure: OrderedFailurePolicy,
+    attempts: number,
+    env: Record<string, string> = {},
+    handlers: EventHandlers = {},
+  ) {
     const prefix = uniquePrefix("ordered");
     const config = parseEnv(workerEnv, {
       REDIS_URL: inject("redisUrl"),
@@ -91,6 +98,7 @@ describe("ordered delivery per conversation (real Redis, in-process worker)", ()
     });
     const worker = await startWorker(config, silent, {
       destinations: [orderedDestination(receiver.url, onFailure, attempts)],
+      handlers,
     });
     const callbacks = new Queue<CallbackJobData>(CALLBACK_QUEUE, { connection: redis, prefix });
     const deliveries = new Queue<DeliveryJobData>(deliveryQueueName("crm"), { connection: redis, prefix });
@@ -186,5 +194,51 @@ describe("ordered delivery per conversation (real Redis, in-process worker)", ()
       active: 0,
     });
     expect(await redis.exists(`${deliveries.opts.prefix}:ordering:crm:chat-r`)).toBe(0);
+  });
+
+  it("waits for an older callback still fanning out in another slot, even when the newer one is queued first", async () => {
+    // A code handler holds the fan-out of f-1, so that f-2 (accepted after it) reaches the
+    // destination's line first, as a faster worker would.
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    let firstStarted = false;
+    let firstFails = true;
+    receiver.answer = (body) => (firstFails && idOf(body) === "f-1" ? 503 : 200);
+    const { callbacks, deliveries } = await start(
+      "skip",
+      100,
+      {},
+      {
+        "message.received": async (event, ctx) => {
+          if (event.data.messageId === "f-1") {
+            firstStarted = true;
+            await firstHeld;
+          }
+          await ctx.deliver("crm");
+        },
+      },
+    );
+    await post(callbacks, [message("chat-f", "f-1"), message("chat-f", "f-2")]);
+    const stateOf = async (id: string) => {
+      const job = await deliveries.getJob(deliveryJobId(id));
+      return { state: await job?.getState(), delay: job?.delay };
+    };
+    // f-2 is queued and first in its line (f-1 has not taken its turn yet), but the barrier holds
+    // it: after waiting in its worker it goes to delayed for a moment, undelivered.
+    await eventually(async () => {
+      expect(firstStarted).toBe(true);
+      expect(await stateOf("msg_f-2")).toEqual({ state: "delayed", delay: ORDERED_DELIVERY.fanOutRecheckMs });
+    });
+    expect(receiver.deliveries.filter((d) => dataField(d, "chatId") === "chat-f")).toEqual([]);
+    // f-1 now takes its turn ahead of f-2, and fails for a while: f-2, back from delayed, finds
+    // itself behind and parks until f-1 is delivered.
+    releaseFirst();
+    await eventually(async () => {
+      expect(await stateOf("msg_f-2")).toEqual({ state: "delayed", delay: ORDERED_DELIVERY.parkedForMs });
+      expect(receiver.deliveries.some((d) => idOf(d.body) === "f-1")).toBe(true);
+    });
+    expect(receiver.deliveries.some((d) => idOf(d.body) === "f-2")).toBe(false);
+    firstFails = false;
+    await eventually(() => expect(firstAccepted(receiver, "chat-f")).toEqual(["f-1", "f-2"]));
   });
 });

@@ -37,7 +37,7 @@ export interface Destination {
   rateLimit: number | null;
   enabled: boolean;
   /** `ordering: per-conversation`: one event of a conversation at a time, in acceptance order. Null: any order. */
-  ordering: DestinationOrdering | null;
+  ordering?: DestinationOrdering | null;
 }
 
 /**
