@@ -79,7 +79,7 @@ function overlapWithinConversation(deliveries: ReceivedDelivery[]): string | nul
   return null;
 }
 
-describe("ordered delivery with 4 worker processes, a flaky receiver and a worker killed (real processes)", () => {
+describe("ordered delivery with 4 worker processes, a flaky receiver, a worker killed and one joining (real processes)", () => {
   const apps: AppProcess[] = [];
   let receiver: Receiver | undefined;
   afterAll(async () => {
@@ -165,6 +165,9 @@ describe("ordered delivery with 4 worker processes, a flaky receiver and a worke
       workers[0]!.child.kill("SIGKILL");
       await workers[0]!.exited;
       expect(collect()).toBeLessThan(TOTAL);
+      // And another one joins.
+      const joining = spawnApp("worker", workerEnv);
+      apps.push(joining);
 
       await posting;
       await eventually(
