@@ -175,6 +175,25 @@ describe("ordered delivery per conversation (real Redis, in-process worker)", ()
     await eventually(() => expect(firstAccepted(receiver, "chat-k")).toEqual(ids));
   });
 
+  it("onFailure block: removing the failed event by hand lets the conversation go on with its next one", async () => {
+    const { callbacks, deliveries } = await start("block", 2);
+    receiver.answer = (body) => (idOf(body) === "x-2" ? 503 : 200);
+    await post(
+      callbacks,
+      ["x-1", "x-2", "x-3"].map((id) => message("chat-x", id)),
+    );
+    const failed = await eventually(async () => {
+      const job = await deliveries.getJob(deliveryJobId("msg_x-2"));
+      expect(await job?.getState()).toBe("failed");
+      return job!;
+    });
+    await failed.remove();
+    // x-3 stays parked until the conversation's next event finds the dead head and clears it.
+    expect(await (await deliveries.getJob(deliveryJobId("msg_x-3")))?.getState()).toBe("delayed");
+    await post(callbacks, [message("chat-x", "x-4")]);
+    await eventually(() => expect(firstAccepted(receiver, "chat-x")).toEqual(["x-1", "x-3", "x-4"]));
+  });
+
   it("a callback run again after its fan-out adds nothing twice and does not put a delivered event back in line", async () => {
     // Without de-duplication the callback's second run fans out again, as a platform redelivery would.
     const { callbacks, deliveries } = await start("skip", 5, { DEDUP_WINDOW: "0" });

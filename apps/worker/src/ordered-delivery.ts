@@ -23,6 +23,7 @@ type DeliveryJob = ReturnType<typeof deliveryJob>;
  *
  * The turn can come between the reservation and the add (the previous delivery ended and found
  * nothing to promote yet): the turn is read again after the add, and the job promoted if it is due.
+ * A head without a job may be one removed by hand: cleared if no callback will add it any more.
  */
 export async function addInLine(
   order: ConversationOrder,
@@ -36,6 +37,7 @@ export async function addInLine(
   if (reservation === "taken") return;
   if (reservation === "head") return add(job);
   await add(parkedDeliveryJob(job));
+  if (reservation === "behind-missing") await order.clearDeadHead(conversation);
   if (reservation === "rerun" || (await order.turn(conversation, jobId)) === "head") await order.promote(jobId);
 }
 

@@ -108,12 +108,16 @@ export async function startWorker(
     ...retentionOptions(config),
   };
 
+  const callbackQueue = createCallbackQueue(connection, config.QUEUE_PREFIX);
   const deliveryQueues = new Map<string, Queue<DeliveryJobData>>();
   for (const d of enabled) deliveryQueues.set(d.name, createDeliveryQueue(connection, config.QUEUE_PREFIX, d.name));
   // Ordered destinations (ordering: per-conversation): each conversation's line, and the fan-out barrier.
   const orders = new Map<string, ConversationOrder>();
   for (const d of enabled.filter((dest) => dest.ordering)) {
-    orders.set(d.name, new ConversationOrder(connection, deliveryQueues.get(d.name)!, config.QUEUE_PREFIX, d.name));
+    orders.set(
+      d.name,
+      new ConversationOrder(connection, deliveryQueues.get(d.name)!, config.QUEUE_PREFIX, d.name, callbackQueue),
+    );
   }
   const watermark = orders.size > 0 ? new FanOutWatermark(connection, config.QUEUE_PREFIX) : null;
 
@@ -202,7 +206,6 @@ export async function startWorker(
     deliveryWorkers.set(destination.name, worker);
   }
 
-  const callbackQueue = createCallbackQueue(connection, config.QUEUE_PREFIX);
   // Rare (a worker died holding the job): worth a read for the job's ids.
   const lostWorker = "job lost its worker (lock lapsed): running it again";
   callbacks.on("stalled", (jobId) => {

@@ -16,7 +16,8 @@ import type { RedisClient } from "./connections.ts";
  * script's keys in one Redis Cluster slot.
  */
 
-// KEYS[1] the conversation's set, KEYS[2] the delivery job's hash. ARGV[1] score, ARGV[2] job id.
+// KEYS[1] the conversation's set, KEYS[2] the delivery job's hash. ARGV[1] score, ARGV[2] job id,
+// ARGV[3] the queue's job key prefix (to tell whether the head's job exists).
 // A job that exists but is no longer in the set was delivered, skipped or is being replayed: a
 // callback job run again (its worker died after the add) or a platform redelivery (with
 // de-duplication off) must not put it back, or the conversation would wait for a turn nobody takes.
@@ -31,6 +32,7 @@ if head == ARGV[2] then
   if listed then return 3 end
   return 1
 end
+if redis.call("EXISTS", ARGV[3] .. head) == 0 then return 4 end
 return 2
 `;
 
@@ -41,6 +43,14 @@ if redis.call("ZRANGE", KEYS[1], 0, 0)[1] == ARGV[1] then return 1 end
 return 2
 `;
 
+// KEYS[1] the conversation's set. ARGV[1] job id, if it is still the head. Removes it; returns the
+// head that is now due (false: it was not the head, nothing done).
+const RELEASE_HEAD = `
+if redis.call("ZRANGE", KEYS[1], 0, 0)[1] ~= ARGV[1] then return false end
+redis.call("ZREM", KEYS[1], ARGV[1])
+return redis.call("ZRANGE", KEYS[1], 0, 0)[1] or ""
+`;
+
 // KEYS[1] the conversation's set. ARGV[1] job id. Removes it; returns the head that is now due.
 const RELEASE = `
 redis.call("ZREM", KEYS[1], ARGV[1])
@@ -48,7 +58,8 @@ return redis.call("ZRANGE", KEYS[1], 0, 0)[1]
 `;
 
 interface OrderCommands {
-  conversationReserve(set: string, jobKey: string, score: number, jobId: string): Promise<number>;
+  conversationReserve(set: string, jobKey: string, score: number, jobId: string, jobPrefix: string): Promise<number>;
+  conversationReleaseHead(set: string, jobId: string): Promise<string | null>;
   conversationPosition(set: string, jobId: string): Promise<number>;
   conversationRelease(set: string, jobId: string): Promise<string | null>;
 }
@@ -60,6 +71,7 @@ function commands(redis: RedisClient): OrderCommands {
     redis.defineCommand("conversationReserve", { numberOfKeys: 2, lua: RESERVE });
     redis.defineCommand("conversationPosition", { numberOfKeys: 1, lua: POSITION });
     redis.defineCommand("conversationRelease", { numberOfKeys: 1, lua: RELEASE });
+    redis.defineCommand("conversationReleaseHead", { numberOfKeys: 1, lua: RELEASE_HEAD });
     defined.add(redis);
   }
   return redis as unknown as OrderCommands;
@@ -71,9 +83,17 @@ function commands(redis: RedisClient): OrderCommands {
  *   behind   another event of the conversation goes first: add it parked
  *   rerun    its turn now, and it was reserved before (a fan-out run again): its job may exist, parked
  *   taken    its job exists and is no longer in line (delivered or skipped): add nothing new
+ *   behind-missing   behind a head whose job does not exist: not added yet (its fan-out is under
+ *            way or will be retried), or removed by hand (see clearDeadHead)
  */
-export type Reservation = "head" | "behind" | "rerun" | "taken";
-const RESERVATIONS: Record<number, Reservation> = { 0: "taken", 1: "head", 2: "behind", 3: "rerun" };
+export type Reservation = "head" | "behind" | "behind-missing" | "rerun" | "taken";
+const RESERVATIONS: Record<number, Reservation> = {
+  0: "taken",
+  1: "head",
+  2: "behind",
+  3: "rerun",
+  4: "behind-missing",
+};
 
 /** Where a delivery stands in its conversation when a worker picks it up. */
 export type Turn = "head" | "behind" | "absent";
@@ -83,12 +103,14 @@ export class ConversationOrder {
   private readonly commands: OrderCommands;
 
   constructor(
-    redis: RedisClient,
+    private readonly redisClient: RedisClient,
     private readonly queue: Queue,
     private readonly prefix: string,
     private readonly destination: string,
+    /** The callbacks queue: whether the callback that reserved a turn may still add its job. */
+    private readonly callbacks: Queue,
   ) {
-    this.commands = commands(redis);
+    this.commands = commands(redisClient);
   }
 
   setKey(conversation: string): string {
@@ -102,6 +124,7 @@ export class ConversationOrder {
       this.queue.toKey(jobId),
       seq,
       jobId,
+      this.queue.toKey(""),
     );
     return RESERVATIONS[code] ?? "taken";
   }
@@ -132,5 +155,23 @@ export class ConversationOrder {
   async pass(conversation: string, jobId: string): Promise<void> {
     const next = await this.release(conversation, jobId);
     if (next !== null) await this.promote(next);
+  }
+
+  /**
+   * A head whose job is gone and will not come (its callback is no longer pending: the job was
+   * removed by hand, or by retention while failed under `block`) would hold its conversation for
+   * good. The next event of the conversation clears it, and the line goes on.
+   */
+  async clearDeadHead(conversation: string): Promise<boolean> {
+    const set = this.setKey(conversation);
+    const [head, score] = await (this.redisClient.zrange(set, 0, 0, "WITHSCORES") as Promise<string[]>);
+    if (head === undefined || score === undefined) return false;
+    if ((await this.redisClient.exists(this.queue.toKey(head))) === 1) return false;
+    const state = await this.callbacks.getJobState(score);
+    if (state !== "completed" && state !== "failed" && state !== "unknown") return false;
+    const next = await this.commands.conversationReleaseHead(set, head);
+    if (next === null) return false;
+    if (next !== "") await this.promote(next);
+    return true;
   }
 }
