@@ -1,2 +1,3 @@
 export { createProgram, runRelay } from "./program.ts";
 export { EXIT } from "./exit-codes.ts";
+export type { Output } from "./output.ts";

@@ -6,6 +6,7 @@ import {
   envInt,
   logLevelEnv,
   redisEnv,
+  retentionEnv,
 } from "@yuju-relay/config";
 import { z } from "zod";
 
@@ -13,6 +14,7 @@ const workerFields = {
   ...redisEnv,
   ...logLevelEnv,
   ...destinationEnv,
+  ...retentionEnv,
   /**
    * Path to a module (TypeScript or JavaScript) whose default export is `defineHandlers({...})`:
    * code for what the destinations' filters cannot express. Loaded at start; a module that fails
@@ -35,13 +37,6 @@ const workerFields = {
     (ms) => ms === 0 || ms >= 1_000,
     "must be 0 (off) or at least 1s",
   ),
-  /** Completed jobs kept for inspection: at most this old ... */
-  KEEP_COMPLETED_AGE: envDurationMs({ default: "24h" }),
-  /** ... and at most this many (in each queue). */
-  KEEP_COMPLETED_COUNT: envInt({ default: 10_000 }),
-  /** Failed jobs are the ones to replay: kept far longer than completed ones. */
-  KEEP_FAILED_AGE: envDurationMs({ default: "14d" }),
-  KEEP_FAILED_COUNT: envInt({ default: 50_000 }),
   /**
    * How long a job's lock lasts without renewal. The worker renews it every half of this while the
    * job runs, so only a dead (or frozen) worker lets it lapse; then the job runs again elsewhere,

@@ -37,14 +37,16 @@ export function createDestinationProcessor(deps: {
     const { event, receivedAt } = job.data;
     // Every line about this job names the destination, the job, the event and its messageId (or room).
     const subject = () => ({ destination: name, jobId: job.id, eventId: event.id, ...eventSubject(event) });
+    // The event id, unless `relay replay --as-new` gave this job a webhook-id of its own.
+    const webhookId = job.data.webhookId ?? event.id;
     try {
-      const delivered = await deliver(event, receivedAt);
+      const delivered = await deliver(event, receivedAt, webhookId);
       metrics.answered(name, delivered.status, delivered.durationMs);
       metrics.delivery(name, "delivered");
       if (logger.isLevelEnabled("info")) {
         logger.info({ ...subject(), ...delivered }, "event delivered");
       }
-      return { ...delivered, webhookId: event.id, deliveredAt: new Date().toISOString() };
+      return { ...delivered, webhookId, deliveredAt: new Date().toISOString() };
     } catch (error) {
       if (error instanceof DestinationRateLimited) {
         const waitMs = Math.min(error.retryAfterMs, destination.retry.maxDelayMs);

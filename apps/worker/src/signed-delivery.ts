@@ -92,7 +92,11 @@ export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }
     });
   }
 
-  return async function deliverEvent(event: RelayEvent, timestamp: string): Promise<DeliveryResult> {
+  return async function deliverEvent(
+    event: RelayEvent,
+    timestamp: string,
+    webhookId: string = event.id,
+  ): Promise<DeliveryResult> {
     let payload: string;
     try {
       payload = JSON.stringify(toEnvelope(event, timestamp));
@@ -109,9 +113,9 @@ export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }
           "content-type": "application/json",
           "content-length": String(Buffer.byteLength(payload)),
           "user-agent": "yuju-relay",
-          "webhook-id": event.id,
+          "webhook-id": webhookId,
           "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
-          "webhook-signature": signer.sign(event.id, now, payload),
+          "webhook-signature": signer.sign(webhookId, now, payload),
         },
         payload,
       );

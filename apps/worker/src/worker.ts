@@ -6,6 +6,7 @@ import { createMetricsRegistry, registerQueueMetrics, startOpsServer, type OpsSe
 import {
   CALLBACK_QUEUE,
   callbackBackoff,
+  COMPLETION_METRICS,
   ConversationOrder,
   createCallbackQueue,
   createDeliveryQueue,
@@ -15,6 +16,7 @@ import {
   EventClaims,
   FanOutWatermark,
   isFinalFailure,
+  recordFailedCallback,
   retentionOptions,
   type CallbackJobData,
   type DeliveryJobData,
@@ -106,6 +108,7 @@ export async function startWorker(
     stalledInterval: config.STALLED_CHECK_INTERVAL,
     maxStalledCount: config.MAX_STALLED_COUNT,
     ...retentionOptions(config),
+    metrics: COMPLETION_METRICS,
   };
 
   const callbackQueue = createCallbackQueue(connection, config.QUEUE_PREFIX);
@@ -138,6 +141,8 @@ export async function startWorker(
   callbacks.on("failed", (job, error) => {
     if (!job) return;
     metrics.callbackFailed(job, error);
+    // So that `relay event <id>` finds a callback job that failed before any delivery existed.
+    recordFailedCallback(connection, config.QUEUE_PREFIX, job, config.KEEP_FAILED_AGE).catch(() => {});
     const final = isFinalFailure(job, error);
     logger[final ? "error" : "warn"](
       {

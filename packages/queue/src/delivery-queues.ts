@@ -37,3 +37,11 @@ export function deliveryJobId(eventId: string): string {
 export function deliveryJobName(event: Pick<RelayEvent, "type" | "id">): string {
   return `${event.type} ${event.id}`;
 }
+
+/**
+ * The `webhook-id` of the n-th `relay replay --as-new` of an event: derived from the event id, the
+ * same for the same replay number, and different from the id a de-duplicating receiver has seen.
+ */
+export function replayWebhookId(eventId: string, replay: number): string {
+  return `${eventId}_r${replay}`;
+}

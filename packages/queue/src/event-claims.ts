@@ -27,6 +27,11 @@ type ClaimingRedis = RedisClient & {
   [CLAIM_COMMAND](numKeys: number, ...keysThenArgs: Array<string | number>): Promise<Array<string | null>>;
 };
 
+/** The claim of an event: its value is the id of the callback job that took the event (`relay event` reads it). */
+export function eventClaimKey(prefix: string, eventId: string): string {
+  return `${prefix}:event-claims:${eventId}`;
+}
+
 export type ClaimOutcome = { claimed: true } | { claimed: false; ownerJobId: string };
 
 interface PendingClaim {
@@ -57,7 +62,7 @@ export class EventClaims {
   }
 
   key(eventId: string): string {
-    return `${this.prefix}:event-claims:${eventId}`;
+    return eventClaimKey(this.prefix, eventId);
   }
 
   async claim(eventId: string, jobId: string): Promise<ClaimOutcome> {

@@ -1,5 +1,5 @@
 import { callbackLabel, type CallbackKind, type RelayEvent } from "@yuju-relay/protocol";
-import type { Job, JobsOptions, WorkerOptions } from "bullmq";
+import { MetricsTime, type Job, type JobsOptions, type WorkerOptions } from "bullmq";
 import { deliveryJobId, deliveryJobName } from "./delivery-queues.ts";
 
 /**
@@ -82,6 +82,13 @@ export interface DeliveryJobData {
   callbackJobId: string;
   /** The platform's messageId for messages (what a person searches by), else null. */
   messageId: string | null;
+  /**
+   * Set by `relay replay --as-new` only: the `webhook-id` to send instead of the event id, so that a
+   * receiver that de-duplicates takes it again (see replayWebhookId). Unset: the event id.
+   */
+  webhookId?: string;
+  /** How many `--as-new` replays this job has had: the number in its webhookId. */
+  asNewReplays?: number;
 }
 
 /** What a destination's configuration says about its jobs. */
@@ -172,6 +179,13 @@ export function answerPolicy(status: number): AnswerPolicy {
 export function isFinalFailure(job: Job, error: Error): boolean {
   return error.name === "UnrecoverableError" || job.attemptsMade >= (job.opts.attempts ?? 1);
 }
+
+/**
+ * Every worker counts its completed jobs per minute (BullMQ metrics, one small list per queue, a day
+ * of minutes): `relay stats` reads "delivered in the last hour" from it, which the completed set
+ * cannot tell once retention trims it (KEEP_COMPLETED_COUNT jobs is seconds at a busy rate).
+ */
+export const COMPLETION_METRICS: NonNullable<WorkerOptions["metrics"]> = { maxDataPoints: MetricsTime.ONE_HOUR * 24 };
 
 export interface RetentionConfig {
   KEEP_COMPLETED_AGE: number;

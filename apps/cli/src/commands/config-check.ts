@@ -9,11 +9,9 @@ import {
 import { Command } from "commander";
 import { z } from "zod";
 import { EXIT } from "../exit-codes.ts";
+import type { Output } from "../output.ts";
 
-export interface Output {
-  out(line: string): void;
-  err(line: string): void;
-}
+export type { Output } from "../output.ts";
 
 /** One line per destination, never its secret or the credentials a URL may carry. */
 function describe(d: Destination): string {

@@ -1,0 +1,28 @@
+import { Command } from "commander";
+import { findEvent } from "../event-lookup.ts";
+import { eventText } from "../event-text.ts";
+import { EXIT } from "../exit-codes.ts";
+import type { CommandContext } from "../output.ts";
+import { runWithRelay } from "../run-with-relay.ts";
+
+/** `relay event <id>`: where an event went. */
+export function eventCommand(ctx: CommandContext): Command {
+  return new Command("event")
+    .description("show an event's callback job and, for each destination, its delivery (state, attempts, answer)")
+    .argument("<id>", "a messageId, or an event id as sent in webhook-id (msg_…, room_left_…, room_joined_…)")
+    .option("--json", "print the same as JSON, for scripts")
+    .addHelpText("after", "\nExit codes: 0 found, 1 unknown or past retention, 69 Redis away, 78 bad configuration.")
+    .action((id: string, options: { json?: boolean }) =>
+      runWithRelay(ctx, async (relay) => {
+        const report = await findEvent(relay, id);
+        if (!report.found) {
+          if (options.json) ctx.io.out(JSON.stringify(report, null, 2));
+          ctx.io.err(`relay: ${report.message}`);
+          return EXIT.notFound;
+        }
+        if (options.json) ctx.io.out(JSON.stringify(report, null, 2));
+        else for (const line of eventText(report)) ctx.io.out(line);
+        return EXIT.ok;
+      }),
+    );
+}

@@ -1,0 +1,46 @@
+import { Command } from "commander";
+import { EXIT } from "../exit-codes.ts";
+import { humanDuration } from "../human-duration.ts";
+import type { CommandContext } from "../output.ts";
+import { relayStats } from "../queue-stats.ts";
+import { runWithRelay } from "../run-with-relay.ts";
+import { textTable } from "../text-table.ts";
+
+/** `relay stats`: each queue's depth, its backlog's age, and what it finished in the last hour. */
+export function statsCommand(ctx: CommandContext): Command {
+  return new Command("stats")
+    .description(
+      "per queue and destination: waiting, active, delayed, failed, oldest waiting job's age, completed in the last hour",
+    )
+    .option("--json", "print JSON, for scripts (ages in ms)")
+    .addHelpText(
+      "after",
+      "\nFor a destination, completed means delivered. The callbacks queue completes a job when it has fanned it out.",
+    )
+    .action((options: { json?: boolean }) =>
+      runWithRelay(ctx, async (relay) => {
+        const stats = await relayStats(relay);
+        if (options.json) {
+          ctx.io.out(JSON.stringify(stats, null, 2));
+          return EXIT.ok;
+        }
+        ctx.io.out(
+          textTable(
+            ["queue", "destination", "paused", "waiting", "active", "delayed", "failed", "oldest waiting", "done (1h)"],
+            stats.map((s) => [
+              s.queue,
+              s.destination,
+              s.paused ? "PAUSED" : "no",
+              s.waiting,
+              s.active,
+              s.delayed,
+              s.failed,
+              s.oldestWaitingMs === null ? null : humanDuration(s.oldestWaitingMs),
+              s.completedLastHour,
+            ]),
+          ),
+        );
+        return EXIT.ok;
+      }),
+    );
+}

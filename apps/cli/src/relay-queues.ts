@@ -1,0 +1,103 @@
+import { ConfigError, destinationNames } from "@yuju-relay/config";
+import {
+  createCallbackQueue,
+  createDeliveryQueue,
+  createWorkerConnection,
+  isConnected,
+  type CallbackJobData,
+  type DeliveryJobData,
+  type RedisClient,
+} from "@yuju-relay/queue";
+import type { Queue } from "bullmq";
+import type { CliConfig } from "./cli-env.ts";
+import { CliError, configErrorLine } from "./cli-error.ts";
+import { EXIT } from "./exit-codes.ts";
+
+/** The queues the worker uses, opened as the worker opens them: the same REDIS_URL, prefix and RELAY_CONFIG. */
+export interface RelayQueues {
+  redis: RedisClient;
+  prefix: string;
+  callbacks: Queue<CallbackJobData>;
+  /** Every configured destination's queue (disabled ones too: they may still hold jobs), by name. */
+  deliveries: ReadonlyMap<string, Queue<DeliveryJobData>>;
+  retention: { completedMs: number; failedMs: number };
+  close(): Promise<void>;
+}
+
+/** The URL without its password: it goes into an error message. */
+function safeRedisUrl(url: string): string {
+  return url
+    .split(",")
+    .map((u) => u.trim().replace(/\/\/[^@/]*@/, "//"))
+    .join(",");
+}
+
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * A connection that gives up: an operator's command must answer "Redis is away" within seconds,
+ * not wait on a dead socket as a worker does.
+ */
+async function connect(config: CliConfig): Promise<RedisClient> {
+  const redis = createWorkerConnection(config.REDIS_URL, {
+    cluster: config.REDIS_CLUSTER,
+    maxRetriesPerRequest: 1,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    retryStrategy: (attempt) => (attempt > 2 ? null : 200),
+  });
+  let lastError = "no answer";
+  redis.on("error", (error: Error & { code?: string }) => (lastError = error.code ?? error.message));
+  const ready = await new Promise<boolean>((resolve) => {
+    if (isConnected(redis)) return resolve(true);
+    const timer = setTimeout(() => resolve(false), CONNECT_TIMEOUT_MS);
+    const settle = (ok: boolean) => () => {
+      clearTimeout(timer);
+      resolve(ok);
+    };
+    redis.once("ready", settle(true));
+    redis.once("end", settle(false));
+  });
+  if (!ready) {
+    redis.disconnect();
+    throw new CliError(`Redis at ${safeRedisUrl(config.REDIS_URL)} did not answer (${lastError})`, EXIT.unavailable);
+  }
+  return redis;
+}
+
+export async function openRelayQueues(config: CliConfig): Promise<RelayQueues> {
+  let names: string[];
+  try {
+    names = destinationNames(config.RELAY_CONFIG);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(configErrorLine(error), EXIT.config);
+    throw error;
+  }
+  const redis = await connect(config);
+  const prefix = config.QUEUE_PREFIX;
+  const callbacks = createCallbackQueue(redis, prefix);
+  const deliveries = new Map(names.map((name) => [name, createDeliveryQueue(redis, prefix, name)] as const));
+  for (const queue of [callbacks, ...deliveries.values()]) queue.on("error", () => {});
+  return {
+    redis,
+    prefix,
+    callbacks,
+    deliveries,
+    retention: { completedMs: config.KEEP_COMPLETED_AGE, failedMs: config.KEEP_FAILED_AGE },
+    async close() {
+      await Promise.all([callbacks, ...deliveries.values()].map((q) => q.close().catch(() => {})));
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+/** The queue of a destination the user named, or a one-line "not found" listing the known ones. */
+export function destinationQueue(relay: RelayQueues, name: string): Queue<DeliveryJobData> {
+  const queue = relay.deliveries.get(name);
+  if (!queue) {
+    throw new CliError(
+      `no destination named "${name}" (known: ${[...relay.deliveries.keys()].join(", ") || "none"})`,
+      EXIT.notFound,
+    );
+  }
+  return queue;
+}
