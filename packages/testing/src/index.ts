@@ -6,5 +6,6 @@ export { eventually } from "./eventually.ts";
 export { uniquePrefix } from "./unique-prefix.ts";
 export { sendCallback, type CallbackAnswer } from "./send-callback.ts";
 export { spawnApp, type AppProcess } from "./app-process.ts";
+export { runCommand, type CommandResult } from "./run-command.ts";
 export { canStartRedisCluster, startRedisCluster, type TestRedisCluster } from "./redis-cluster.ts";
 export { memberLeftCallback, messageCallback, type MessageShape } from "./callback-bodies.ts";

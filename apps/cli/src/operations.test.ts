@@ -1,0 +1,233 @@
+import { callbackIndexKey, deliveryQueueName, CALLBACK_QUEUE } from "@yuju-relay/queue";
+import { eventually, runCommand, startReceiver, type Receiver } from "@yuju-relay/testing";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { messageCallback, SECRET, startRelayUnderTest } from "./relay-under-test.ts";
+
+type Relay = Awaited<ReturnType<typeof startRelayUnderTest>>;
+
+/** The one line a failing command writes. */
+function oneErrorLine(stderr: string): string {
+  const lines = stderr.trimEnd().split("\n");
+  expect(lines).toHaveLength(1);
+  return lines[0]!;
+}
+
+function json<T = Record<string, unknown>>(stdout: string): T {
+  return JSON.parse(stdout) as T;
+}
+
+interface DeliveryJson {
+  destination: string;
+  state: string;
+  attempts: number;
+  lastStatus: number | null;
+  answer: string | null;
+  deliveredAt: string | null;
+  webhookId: string | null;
+  note: string | null;
+  log: string[];
+}
+
+describe("relay event, failed, stats, pause, resume, replay (real Redis, real receivers, the CLI as a child process)", () => {
+  let crm: Receiver;
+  let tickets: Receiver;
+  let archive: Receiver;
+  let relay: Relay;
+  let redis: Redis;
+
+  const deliveriesOf = async (id: string) => {
+    const { code, stdout } = await relay.relay("event", id, "--json");
+    expect(code).toBe(0);
+    const report = json<{ deliveries: DeliveryJson[] }>(stdout);
+    return Object.fromEntries(report.deliveries.map((d) => [d.destination, d]));
+  };
+
+  beforeAll(async () => {
+    [crm, tickets, archive] = await Promise.all([startReceiver(), startReceiver(), startReceiver()]);
+    // tickets refuses its first event (400: failed at once, kept for a replay); archive is down
+    // (503) and waits ten minutes between attempts: its event stays "retrying".
+    tickets.respondWith(400);
+    archive.respondWith(...Array<number>(20).fill(503));
+    relay = await startRelayUnderTest(inject("redisUrl"), [
+      { name: "crm", receiver: crm, kinds: ["text"] },
+      { name: "tickets", receiver: tickets, kinds: ["image"] },
+      { name: "archive", receiver: archive, kinds: ["voice"], attempts: 5, baseDelay: "10m" },
+    ]);
+    redis = new Redis(inject("redisUrl"));
+    await relay.send(messageCallback("m-delivered", 7));
+    await relay.send(messageCallback("m-failed", 6));
+    await relay.send(messageCallback("m-retrying", 2));
+    await relay.send(JSON.stringify({ data: { messageId: "m-invalid", type: "seven" } }));
+    await eventually(() => {
+      expect(crm.deliveries).toHaveLength(1);
+      expect(tickets.deliveries).toHaveLength(1);
+      expect(archive.deliveries).toHaveLength(1);
+    });
+  });
+  afterAll(async () => {
+    await relay?.close();
+    await redis?.quit();
+    await Promise.all([crm, tickets, archive].map((r) => r?.close()));
+  });
+
+  it("event: a delivered message, by messageId, with its callback job and every destination", async () => {
+    const { code, stdout, stderr } = await relay.relay("event", "m-delivered");
+    expect(code).toBe(0);
+    expect(stderr).toBe("");
+    expect(stdout).toMatch(/^event msg_m-delivered \(message\.received, text\), messageId m-delivered$/m);
+    expect(stdout).toMatch(/^callback job \d+ \[message\]: completed \(queued for crm\), received \S+, attempts 1\/15$/m);
+    expect(stdout).toMatch(/│ crm\s+│ completed │ 1\/15\s+│ 200\s+│ \d{4}-\S+Z │ msg_m-delivered │/);
+    expect(stdout).toMatch(/│ tickets\s+│ none .*not wanted by its filter/);
+    expect(stdout).not.toContain(SECRET);
+
+    const report = json<{ eventId: string; type: string; kind: string; callback: { state: string } }>(
+      (await relay.relay("event", "msg_m-delivered", "--json")).stdout,
+    );
+    expect(report).toMatchObject({ eventId: "msg_m-delivered", type: "message.received", kind: "text" });
+    expect(report.callback.state).toBe("completed");
+  });
+
+  it("event: a failed delivery, a retrying one, and an invalid body", async () => {
+    const failed = await deliveriesOf("m-failed");
+    expect(failed.tickets).toMatchObject({ state: "failed", attempts: 1, lastStatus: 400, webhookId: "msg_m-failed" });
+    expect(failed.tickets!.answer).toMatch(/answered 400: \{\} \(not retried\)/);
+
+    const retrying = await deliveriesOf("msg_m-retrying");
+    expect(retrying.archive).toMatchObject({ state: "retrying", attempts: 1, lastStatus: 503, deliveredAt: null });
+
+    const invalid = await relay.relay("event", "m-invalid");
+    expect(invalid.code).toBe(0);
+    expect(invalid.stdout).toMatch(/callback job \d+ \[message\]: failed/);
+    expect(invalid.stdout).toMatch(/reason: invalid message callback: data\.type: expected an integer/);
+    expect(invalid.stdout).toMatch(/none: the callback job failed before its fan-out/);
+  });
+
+  it("event: an unknown id exits 1 with one line; one past retention says so", async () => {
+    const unknown = await relay.relay("event", "m-never-sent", "--json");
+    expect(unknown.code).toBe(1);
+    expect(json(unknown.stdout)).toMatchObject({ found: false, reason: "unknown" });
+    expect(oneErrorLine(unknown.stderr)).toMatch(/^relay: unknown event m-never-sent: .*past retention/);
+
+    // What retention does to a failed callback job: the job goes, the index that named it stays.
+    await redis.set(callbackIndexKey(relay.prefix, "msg_m-removed"), "999999", "PX", 60_000);
+    const removed = await relay.relay("event", "m-removed");
+    expect(removed.code).toBe(1);
+    expect(oneErrorLine(removed.stderr)).toMatch(/event m-removed is past retention: its callback job 999999 was removed/);
+  });
+
+  it("failed: a table of failed events with reasons; --destination, --since and --json filter", async () => {
+    const all = await relay.relay("failed");
+    expect(all.code).toBe(0);
+    expect(all.stdout).toMatch(/deliveries\.tickets .*msg_m-failed .*answered 400/);
+    expect(all.stdout).toMatch(/callbacks .*msg_m-invalid .*invalid message callback/);
+    expect(all.stdout).not.toMatch(/m-retrying|m-delivered/);
+
+    const [ticketsOnly, future, unknown] = await Promise.all([
+      relay.relay("failed", "--destination", "tickets", "--since", "1h", "--json"),
+      relay.relay("failed", "--since", new Date(Date.now() + 60_000).toISOString()),
+      relay.relay("failed", "--destination", "nope"),
+    ]);
+    const tickets = json<Array<{ eventId: string; reason: string }>>(ticketsOnly.stdout);
+    expect(tickets.map((r) => r.eventId)).toEqual(["msg_m-failed"]);
+    expect(future.stdout.trim()).toBe("no failed events");
+    expect(unknown.code).toBe(1);
+    expect(oneErrorLine(unknown.stderr)).toBe('relay: no destination named "nope" (known: crm, tickets, archive)');
+  });
+
+  it("stats: depth, failures and deliveries in the last hour for each queue", async () => {
+    const { code, stdout } = await relay.relay("stats", "--json");
+    expect(code).toBe(0);
+    const stats = Object.fromEntries(
+      json<Array<Record<string, unknown> & { queue: string }>>(stdout).map((s) => [s.queue, s]),
+    );
+    expect(stats[CALLBACK_QUEUE]).toMatchObject({ failed: 1, completedLastHour: 3 });
+    expect(stats[deliveryQueueName("crm")]).toMatchObject({ completedLastHour: 1, failed: 0, paused: false });
+    expect(stats[deliveryQueueName("tickets")]).toMatchObject({ failed: 1, completedLastHour: 0 });
+    expect(stats[deliveryQueueName("archive")]).toMatchObject({ delayed: 1, waiting: 0, oldestWaitingMs: null });
+    const table = await relay.relay("stats");
+    expect(table.stdout).toMatch(/│ deliveries\.crm\s+│ crm\s+│ no\s+│ 0\s+│ 0\s+│ 0\s+│ 0\s+│ -\s+│ 1\s+│/);
+  });
+
+  it("pause holds a destination's deliveries on every worker until resume", async () => {
+    const paused = await relay.relay("pause", "crm");
+    expect(paused).toMatchObject({ code: 0, stderr: "" });
+    expect(paused.stdout).toMatch(/paused crm \(deliveries\.crm\)/);
+    await relay.send(messageCallback("m-while-paused", 7));
+    const queue = new Queue(deliveryQueueName("crm"), { connection: redis, prefix: relay.prefix });
+    await eventually(async () => expect(await queue.getWaitingCount()).toBe(1));
+    const stats = json<Array<{ queue: string; paused: boolean; waiting: number }>>(
+      (await relay.relay("stats", "--json")).stdout,
+    );
+    expect(stats.find((s) => s.queue === "deliveries.crm")).toMatchObject({ paused: true, waiting: 1 });
+    expect(crm.deliveries).toHaveLength(1);
+
+    const resumed = await relay.relay("resume", "crm");
+    expect(resumed.stdout.trim()).toBe("resumed crm: 1 waiting events go out now");
+    await eventually(() => expect(crm.deliveries.map((d) => d.headers["webhook-id"])).toContain("msg_m-while-paused"));
+    await queue.close();
+    expect((await relay.relay("pause", "nope")).code).toBe(1);
+  });
+
+  it("replay <id>: again under the same webhook-id, or --as-new under <eventId>_r<n>, each with a log line", async () => {
+    const before = crm.deliveries.length;
+    const again = await relay.relay("replay", "m-delivered");
+    expect(again.code).toBe(0);
+    expect(again.stdout.trim()).toBe("crm: replayed (completed job moved back to wait, webhook-id msg_m-delivered kept)");
+    await eventually(() => expect(crm.deliveries).toHaveLength(before + 1));
+    expect(crm.deliveries.at(-1)!.headers["webhook-id"]).toBe("msg_m-delivered");
+
+    const asNew = await relay.relay("replay", "m-delivered", "--as-new");
+    expect(asNew.stdout).toMatch(/as new: webhook-id msg_m-delivered_r1/);
+    await eventually(() => expect(crm.deliveries).toHaveLength(before + 2));
+    const resent = crm.deliveries.at(-1)!;
+    expect(resent.headers["webhook-id"]).toBe("msg_m-delivered_r1");
+    // Signed under the new id: a Standard Webhooks receiver verifies it as it is.
+    new Webhook(SECRET).verify(resent.raw, {
+      "webhook-id": String(resent.headers["webhook-id"]),
+      "webhook-timestamp": String(resent.headers["webhook-timestamp"]),
+      "webhook-signature": String(resent.headers["webhook-signature"]),
+    });
+    await eventually(async () => {
+      const crmJob = (await deliveriesOf("m-delivered")).crm!;
+      expect(crmJob).toMatchObject({ state: "completed", webhookId: "msg_m-delivered_r1" });
+      expect(crmJob.log).toEqual([
+        expect.stringMatching(/^\d{4}-\S+Z relay replay m-delivered: completed job moved back to wait/),
+        expect.stringMatching(/^\d{4}-\S+Z relay replay m-delivered --as-new: .*webhook-id msg_m-delivered_r1$/),
+      ]);
+    });
+
+    // The refused event, once tickets takes it (its receiver answers 200 from now on).
+    expect((await relay.relay("replay", "m-failed", "--destination", "tickets")).code).toBe(0);
+    await eventually(async () => expect((await deliveriesOf("m-failed")).tickets!.state).toBe("completed"));
+
+    const unknown = await relay.relay("replay", "m-never-sent");
+    expect(unknown.code).toBe(1);
+    expect(oneErrorLine(unknown.stderr)).toMatch(/^relay: unknown event m-never-sent/);
+  });
+
+  it("misuse exits 64, a Redis that does not answer 69, a bad RELAY_CONFIG 78: each one line, no secret", async () => {
+    const [usage, both, badSince, away, config] = await Promise.all([
+      relay.relay("replay"),
+      relay.relay("replay", "m-1", "--failed"),
+      relay.relay("failed", "--since", "yesterday-ish"),
+      runAgainst({ REDIS_URL: "redis://user:s3cr3t-pass@127.0.0.1:1" }, "stats"),
+      runAgainst({ RELAY_CONFIG: "/nonexistent/relay.yaml" }, "stats"),
+    ]);
+    expect(usage.code).toBe(64);
+    expect(oneErrorLine(usage.stderr)).toBe("relay: error: give an id, or --failed (see --help)");
+    expect(both.code).toBe(64);
+    expect(badSince.code).toBe(64);
+    expect(oneErrorLine(badSince.stderr)).toMatch(/option '--since <when>' argument 'yesterday-ish' is invalid/);
+    expect(away.code).toBe(69);
+    expect(oneErrorLine(away.stderr)).toBe("relay: Redis at redis://127.0.0.1:1 did not answer (ECONNREFUSED)");
+    expect(config.code).toBe(78);
+    expect(oneErrorLine(config.stderr)).toMatch(/Invalid RELAY_CONFIG \/nonexistent\/relay\.yaml: cannot read the file/);
+  });
+
+  function runAgainst(env: Record<string, string>, ...args: string[]) {
+    return runCommand("apps/cli/src/main.ts", args, { ...relay.env, ...env });
+  }
+});
