@@ -1,5 +1,6 @@
 # Production images of Yuju Relay, one target per app:
 #   docker build --target worker -t yuju-relay-worker .    (targets: ingress, worker, dashboard, demo-receiver)
+# The worker's image also holds the `relay` CLI (/opt/relay, on the PATH as `relay`).
 # docker-compose.yml builds them all. Each image is node:<LTS>-slim plus one bundled ESM file
 # (dist/main.mjs, see scripts/build-app.ts) and the app's production dependencies, run as user `node`.
 # Needs BuildKit (the default builder of current Docker) for the cache mounts.
@@ -31,6 +32,12 @@ RUN --mount=type=cache,id=yuju-pnpm-store,target=/pnpm/store pnpm exec tsx scrip
 FROM build AS dashboard-build
 RUN --mount=type=cache,id=yuju-pnpm-store,target=/pnpm/store pnpm exec tsx scripts/build-app.ts apps/dashboard /out
 
+# The `relay` operations CLI, shipped in the worker's image (docker compose exec worker relay …).
+FROM build AS cli-build
+RUN --mount=type=cache,id=yuju-pnpm-store,target=/pnpm/store pnpm exec tsx scripts/build-app.ts apps/cli /out \
+  && printf '#!/bin/sh\nexec node /opt/relay/dist/main.mjs "$@"\n' > /usr/local/bin/relay \
+  && chmod 755 /usr/local/bin/relay
+
 FROM build AS demo-receiver-build
 RUN --mount=type=cache,id=yuju-pnpm-store,target=/pnpm/store pnpm exec tsx scripts/build-app.ts examples/demo-receiver /out
 
@@ -55,6 +62,9 @@ HEALTHCHECK --interval=15s --timeout=10s --start-period=30s --retries=3 \
 
 FROM runtime AS worker
 COPY --from=worker-build /out /app
+# `relay` beside the worker, with its own dependencies: it reads the worker's environment and RELAY_CONFIG.
+COPY --from=cli-build /out /opt/relay
+COPY --from=cli-build /usr/local/bin/relay /usr/local/bin/relay
 # The worker's only HTTP server: /healthz, /readyz and /metrics, never published. /readyz proves the
 # worker consumes (it fails when jobs wait and it takes none), which a Redis PING would not.
 ENV OPS_PORT=9464

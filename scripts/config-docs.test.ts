@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { cliEnv } from "@yuju-relay/cli";
 import { dashboardEnv } from "@yuju-relay/dashboard";
 import { ingressEnv } from "@yuju-relay/ingress";
 import { workerEnv } from "@yuju-relay/worker";
@@ -11,6 +12,7 @@ describe("README configuration", () => {
     ["ingress", Object.keys(ingressEnv.shape)],
     ["worker", Object.keys(workerEnv.shape)],
     ["dashboard", Object.keys(dashboardEnv.shape)],
+    ["relay CLI", Object.keys(cliEnv.shape)],
   ])("documents every variable the %s reads", (_app, variables) => {
     expect(variables).toContain("REDIS_URL");
     // A table row of its own: "| `NAME` | default | meaning |".

@@ -280,6 +280,15 @@ try {
     const failedJobs = (await compose(["exec", "-T", "redis", "redis-cli", "ZCARD", `{yuju}:${queue}:failed`])).trim();
     check(failedJobs === "0", `no failed job in ${queue}`);
   }
+  // The operations CLI ships in the worker's image and reads the worker's environment.
+  const stats = JSON.parse(await compose(["exec", "-T", "worker", "relay", "stats", "--json"])) as Array<{
+    queue: string;
+    failed: number;
+  }>;
+  check(
+    stats.some((s) => s.queue === "callbacks") && stats.every((s) => s.failed === 0),
+    "`docker compose exec worker relay stats` answers: no failed job in any queue",
+  );
 
   // 4. The ingress drains and exits within its grace period.
   const ingressId = (await compose(["ps", "-q", "ingress"])).trim();

@@ -47,7 +47,9 @@ describe("relay replay --failed: a thousand failed events delivered again (real 
     const replay = await relay.relay("replay", "--failed", "--destination", "crm", "--since", "1h");
     expect(replay.stderr).toBe("");
     expect(replay.code).toBe(0);
-    expect(replay.stdout).toMatch(/^replayed 1000 of 1000 failed jobs since \S+, webhook-ids kept: deliveries\.crm 1000$/m);
+    expect(replay.stdout).toMatch(
+      /^replayed 1000 of 1000 failed jobs since \S+, webhook-ids kept: deliveries\.crm 1000$/m,
+    );
 
     // The receiver answers 200 now: every event arrives once more, under the webhook-id it had.
     await eventually(() => expect(crm.deliveries).toHaveLength(2 * EVENTS), { timeoutMs: 60_000 });

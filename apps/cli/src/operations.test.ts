@@ -78,7 +78,9 @@ describe("relay event, failed, stats, pause, resume, replay (real Redis, real re
     expect(code).toBe(0);
     expect(stderr).toBe("");
     expect(stdout).toMatch(/^event msg_m-delivered \(message\.received, text\), messageId m-delivered$/m);
-    expect(stdout).toMatch(/^callback job \d+ \[message\]: completed \(queued for crm\), received \S+, attempts 1\/15$/m);
+    expect(stdout).toMatch(
+      /^callback job \d+ \[message\]: completed \(queued for crm\), received \S+, attempts 1\/15$/m,
+    );
     expect(stdout).toMatch(/│ crm\s+│ completed │ 1\/15\s+│ 200\s+│ \d{4}-\S+Z │ msg_m-delivered │/);
     expect(stdout).toMatch(/│ tickets\s+│ none .*not wanted by its filter/);
     expect(stdout).not.toContain(SECRET);
@@ -115,7 +117,9 @@ describe("relay event, failed, stats, pause, resume, replay (real Redis, real re
     await redis.set(callbackIndexKey(relay.prefix, "msg_m-removed"), "999999", "PX", 60_000);
     const removed = await relay.relay("event", "m-removed");
     expect(removed.code).toBe(1);
-    expect(oneErrorLine(removed.stderr)).toMatch(/event m-removed is past retention: its callback job 999999 was removed/);
+    expect(oneErrorLine(removed.stderr)).toMatch(
+      /event m-removed is past retention: its callback job 999999 was removed/,
+    );
   });
 
   it("failed: a table of failed events with reasons; --destination, --since and --json filter", async () => {
@@ -175,7 +179,9 @@ describe("relay event, failed, stats, pause, resume, replay (real Redis, real re
     const before = crm.deliveries.length;
     const again = await relay.relay("replay", "m-delivered");
     expect(again.code).toBe(0);
-    expect(again.stdout.trim()).toBe("crm: replayed (completed job moved back to wait, webhook-id msg_m-delivered kept)");
+    expect(again.stdout.trim()).toBe(
+      "crm: replayed (completed job moved back to wait, webhook-id msg_m-delivered kept)",
+    );
     await eventually(() => expect(crm.deliveries).toHaveLength(before + 1));
     expect(crm.deliveries.at(-1)!.headers["webhook-id"]).toBe("msg_m-delivered");
 
@@ -224,7 +230,9 @@ describe("relay event, failed, stats, pause, resume, replay (real Redis, real re
     expect(away.code).toBe(69);
     expect(oneErrorLine(away.stderr)).toBe("relay: Redis at redis://127.0.0.1:1 did not answer (ECONNREFUSED)");
     expect(config.code).toBe(78);
-    expect(oneErrorLine(config.stderr)).toMatch(/Invalid RELAY_CONFIG \/nonexistent\/relay\.yaml: cannot read the file/);
+    expect(oneErrorLine(config.stderr)).toMatch(
+      /Invalid RELAY_CONFIG \/nonexistent\/relay\.yaml: cannot read the file/,
+    );
   });
 
   function runAgainst(env: Record<string, string>, ...args: string[]) {
