@@ -46,7 +46,7 @@ export async function replayJob(
       return { status: "skipped", reason };
     }
     let webhookId: string | null = null;
-    let how = state === "delayed" ? "promoted (delivers now)" : `${state} job moved back to wait`;
+    let how = state === "delayed" ? "promoted: delivers now" : `${state} job moved back to wait`;
     if (delivery) {
       webhookId = job.data.webhookId ?? job.data.event.id;
       if (request.asNew) {

@@ -105,6 +105,10 @@ describe("relay event, failed, stats, pause, resume, replay (real Redis, real re
     expect(invalid.stdout).toMatch(/callback job \d+ \[message\]: failed/);
     expect(invalid.stdout).toMatch(/reason: invalid message callback: data\.type: expected an integer/);
     expect(invalid.stdout).toMatch(/none: the callback job failed before its fan-out/);
+    // Found without a scan: the worker indexed the failed callback job for as long as failed jobs are kept.
+    const jobId = /callback job (\d+)/.exec(invalid.stdout)![1];
+    expect(await redis.get(callbackIndexKey(relay.prefix, "msg_m-invalid"))).toBe(jobId);
+    expect(await redis.pttl(callbackIndexKey(relay.prefix, "msg_m-invalid"))).toBeGreaterThan(13 * 86_400_000);
   });
 
   it("event: an unknown id exits 1 with one line; one past retention says so", async () => {
@@ -208,6 +212,11 @@ describe("relay event, failed, stats, pause, resume, replay (real Redis, real re
     // The refused event, once tickets takes it (its receiver answers 200 from now on).
     expect((await relay.relay("replay", "m-failed", "--destination", "tickets")).code).toBe(0);
     await eventually(async () => expect((await deliveriesOf("m-failed")).tickets!.state).toBe("completed"));
+
+    // A delivery waiting ten minutes for its next attempt runs now.
+    const promoted = await relay.relay("replay", "m-retrying");
+    expect(promoted.stdout.trim()).toBe("archive: replayed (promoted: delivers now, webhook-id msg_m-retrying kept)");
+    await eventually(() => expect(archive.deliveries).toHaveLength(2));
 
     const unknown = await relay.relay("replay", "m-never-sent");
     expect(unknown.code).toBe(1);
