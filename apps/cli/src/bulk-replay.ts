@@ -1,5 +1,6 @@
+import { Job } from "bullmq";
 import { SingleBar, Presets } from "cli-progress";
-import type { FailedJob } from "./failed-jobs.ts";
+import type { FailedJobRef } from "./failed-jobs.ts";
 import { replayJob, type ReplayRequest } from "./job-replay.ts";
 import type { Output } from "./output.ts";
 
@@ -15,8 +16,8 @@ export interface BulkReplaySummary {
 // them in the connection while Redis, shared with the workers, does the same work.
 const IN_FLIGHT = 16;
 
-/** Replays every job, a few at a time, with a progress bar on a terminal. */
-export async function replayAll(jobs: FailedJob[], request: ReplayRequest, io: Output): Promise<BulkReplaySummary> {
+/** Replays every job, a few at a time, with a progress bar on a terminal. Each job is read when its turn comes. */
+export async function replayAll(jobs: FailedJobRef[], request: ReplayRequest, io: Output): Promise<BulkReplaySummary> {
   const summary: BulkReplaySummary = { replayed: 0, skipped: 0, errors: [], byQueue: new Map() };
   const terminal = io.progress as (NodeJS.WritableStream & { isTTY?: boolean }) | undefined;
   const bar = terminal?.isTTY
@@ -33,15 +34,17 @@ export async function replayAll(jobs: FailedJob[], request: ReplayRequest, io: O
   let next = 0;
   const lane = async () => {
     while (next < jobs.length) {
-      const { queue, job } = jobs[next++]!;
-      const outcome = await replayJob(job, request);
+      const { queue, id } = jobs[next++]!;
+      const job = await Job.fromId(queue, id);
+      // Gone since the listing (retention, or someone removed it): nothing to replay.
+      const outcome = job ? await replayJob(job, request) : ({ status: "skipped", reason: "removed" } as const);
       if (outcome.status === "replayed") {
         summary.replayed += 1;
-        summary.byQueue.set(queue, (summary.byQueue.get(queue) ?? 0) + 1);
+        summary.byQueue.set(queue.name, (summary.byQueue.get(queue.name) ?? 0) + 1);
       } else if (outcome.status === "skipped") {
         summary.skipped += 1;
       } else {
-        summary.errors.push({ queue, jobId: job.id ?? "", reason: outcome.reason });
+        summary.errors.push({ queue: queue.name, jobId: id, reason: outcome.reason });
       }
       bar?.increment();
     }

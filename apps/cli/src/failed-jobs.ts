@@ -62,6 +62,31 @@ async function failedOf(queue: Queue, since: number, limit: number): Promise<{ j
   }
 }
 
+/** A failed job by id only: what a bulk replay walks, so that 50 000 failed jobs are not all loaded at once. */
+export interface FailedJobRef {
+  queue: Queue;
+  id: string;
+}
+
+/**
+ * The ids in the chosen queues' failed sets, newest first: one ZREVRANGEBYSCORE per queue (a
+ * failed set is scored by the time each job failed).
+ */
+export async function failedJobRefs(
+  relay: RelayQueues,
+  filter: Pick<FailedFilter, "destination" | "since">,
+): Promise<FailedJobRef[]> {
+  const queues = filter.destination
+    ? [destinationQueue(relay, filter.destination)]
+    : [relay.callbacks as Queue, ...relay.deliveries.values()];
+  const refs: FailedJobRef[] = [];
+  for (const queue of queues) {
+    const ids = await relay.redis.zrevrangebyscore(queue.keys.failed!, "+inf", filter.since ?? "-inf");
+    for (const id of ids) refs.push({ queue, id });
+  }
+  return refs;
+}
+
 /** One row of `relay failed`, for a person or a script. */
 export interface FailedRow {
   queue: string;

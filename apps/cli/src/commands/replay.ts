@@ -3,7 +3,7 @@ import { CliError } from "../cli-error.ts";
 import { replayAll } from "../bulk-replay.ts";
 import { findEventJobs } from "../event-lookup.ts";
 import { EXIT } from "../exit-codes.ts";
-import { listFailedJobs } from "../failed-jobs.ts";
+import { failedJobRefs } from "../failed-jobs.ts";
 import { replayJob } from "../job-replay.ts";
 import type { CommandContext } from "../output.ts";
 import type { RelayQueues } from "../relay-queues.ts";
@@ -95,7 +95,7 @@ async function replayOne(ctx: CommandContext, relay: RelayQueues, id: string, op
 }
 
 async function replayFailed(ctx: CommandContext, relay: RelayQueues, options: ReplayOptions): Promise<number> {
-  const { jobs } = await listFailedJobs(relay, { destination: options.destination, since: options.since, limit: 0 });
+  const jobs = await failedJobRefs(relay, { destination: options.destination, since: options.since });
   const since = options.since === undefined ? "" : ` since ${new Date(options.since).toISOString()}`;
   if (jobs.length === 0) {
     ctx.io.out(`no failed jobs to replay${since}`);
@@ -104,7 +104,7 @@ async function replayFailed(ctx: CommandContext, relay: RelayQueues, options: Re
   const perQueue = (counts: Map<string, number>) => [...counts].map(([queue, n]) => `${queue} ${n}`).join(", ");
   if (options.dryRun) {
     const counts = new Map<string, number>();
-    for (const { queue } of jobs) counts.set(queue, (counts.get(queue) ?? 0) + 1);
+    for (const { queue } of jobs) counts.set(queue.name, (counts.get(queue.name) ?? 0) + 1);
     ctx.io.out(`would replay ${jobs.length} failed jobs${since}: ${perQueue(counts)}`);
     return EXIT.ok;
   }
