@@ -6,7 +6,7 @@ import { EXIT } from "../exit-codes.ts";
 import { failedJobRefs } from "../failed-jobs.ts";
 import { replayJob } from "../job-replay.ts";
 import type { CommandContext } from "../output.ts";
-import type { RelayQueues } from "../relay-queues.ts";
+import { destinationQueue, type RelayQueues } from "../relay-queues.ts";
 import { runWithRelay } from "../run-with-relay.ts";
 import { parseSince } from "../since-option.ts";
 
@@ -56,6 +56,7 @@ export function replayCommand(ctx: CommandContext): Command {
 }
 
 async function replayOne(ctx: CommandContext, relay: RelayQueues, id: string, options: ReplayOptions): Promise<number> {
+  if (options.destination) destinationQueue(relay, options.destination); // an unknown name: exit 1, naming the known ones
   const found = await findEventJobs(relay, id);
   if (!found) throw new CliError(`unknown event ${id}: nothing to replay (see relay event ${id})`, EXIT.notFound);
   if ("removed" in found) {
