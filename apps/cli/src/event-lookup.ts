@@ -6,6 +6,7 @@ import {
   type CallbackJobData,
   type DeliveryJobData,
 } from "@yuju-relay/queue";
+import { messageEventId } from "@yuju-relay/protocol";
 import type { Job, JobType, Queue } from "bullmq";
 import { humanDuration } from "./human-duration.ts";
 import {
@@ -52,13 +53,14 @@ export interface EventJobs {
 
 /**
  * The event ids a query may stand for. A person types a messageId (`m-1` → `msg_m-1`) or an event
- * id as the receiver saw it in `webhook-id` (`msg_m-1`, `room_left_…`). A messageId may itself
+ * id as the receiver saw it in `webhook-id` (`msg_m-1`, `room_left_…`); a messageId that is not a
+ * plain header value has a derived event id (`msg_~<hash>`, messageEventId). A messageId may itself
  * begin with `msg_`, so that one is tried both ways.
  */
 export function candidateEventIds(query: string): string[] {
   if (query.startsWith("room_")) return [query];
-  if (query.startsWith("msg_")) return [query, `msg_${query}`];
-  return [`msg_${query}`];
+  if (query.startsWith("msg_")) return [query, messageEventId(query)];
+  return [messageEventId(query)];
 }
 
 // Newest jobs of each unfinished or failed state read when no index names the callback job: a

@@ -1,18 +1,18 @@
-import { normalizeCallback } from "@yuju-relay/protocol";
+import { messageEventId, normalizeCallback } from "@yuju-relay/protocol";
 import type { Job } from "bullmq";
 import type { RedisClient } from "./connections.ts";
 import type { CallbackJobData } from "./job-catalog.ts";
 
 /**
  * Which event a callback job carries, for finding it again by id (`relay event`, `relay replay`):
- * its event's id when the body is valid, else `msg_<messageId>` when an invalid message body still
- * names its message, else null (nothing a person could search by).
+ * its event's id when the body is valid, else its message's event id (messageEventId) when an
+ * invalid message body still names its message, else null (nothing a person could search by).
  */
 export function callbackEventId(data: Pick<CallbackJobData, "kind" | "body">): string | null {
   const normalized = normalizeCallback(data.kind, data.body);
   if (normalized.ok) return normalized.event.id;
   const messageId = (data.body as { data?: { messageId?: unknown } } | null)?.data?.messageId;
-  return typeof messageId === "string" || typeof messageId === "number" ? `msg_${messageId}` : null;
+  return typeof messageId === "string" || typeof messageId === "number" ? messageEventId(String(messageId)) : null;
 }
 
 /** `<prefix>:event-jobs:<eventId>` → the id of the callback job that failed with that event. */
