@@ -1,3 +1,4 @@
+import { messageEventId } from "@yuju-relay/protocol";
 import { uniquePrefix } from "@yuju-relay/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -19,6 +20,10 @@ describe("callbackEventId", () => {
     });
     expect(callbackEventId({ kind: "message", body: valid })).toBe("msg_m-1");
     expect(callbackEventId({ kind: "message", body: message({ messageId: 42, type: "seven" }) })).toBe("msg_42");
+    // Not a plain header value: the same derived id the valid message would have had.
+    expect(callbackEventId({ kind: "message", body: message({ messageId: "消息", type: "seven" }) })).toBe(
+      messageEventId("消息"),
+    );
     expect(callbackEventId({ kind: "unclassified", body: { hello: "world" } })).toBeNull();
     expect(callbackEventId({ kind: "unclassified", body: null })).toBeNull();
   });
