@@ -3,14 +3,18 @@ import type { Logger } from "@yuju-relay/logging";
 import { callbackSubject } from "@yuju-relay/protocol";
 import Koa from "koa";
 import type { IngestOutcome } from "./ingest-callback.ts";
+import { publicReadinessDetails, type IngressReadiness } from "./readiness.ts";
 import { readCallbackBody } from "./read-callback-body.ts";
 
 export interface IngressAppDeps {
   ingest: (text: string, route: string, method: string) => Promise<IngestOutcome>;
   bodyLimit: number;
   logger: Logger;
-  /** Redis answers and the app is not shutting down; a reason when not. Bounded in time. */
-  readiness: () => Promise<{ ready: true } | { ready: false; reason: string }>;
+  /**
+   * A callback sent now would be acknowledged (Redis answers, or the spool takes it) and the app is
+   * not shutting down; a reason when not. Bounded in time.
+   */
+  readiness: () => Promise<IngressReadiness>;
   /** Shutting down: every answer closes its connection. */
   isDraining: () => boolean;
   /** Counts each callback's outcome (metrics). */
@@ -82,6 +86,13 @@ export function createIngressApp({
           ctx.status = 200;
           ctx.body = {};
           return;
+        case "spooled":
+          if (logger.isLevelEnabled("debug")) {
+            logger.debug({ path, kind: result.kind, ...callbackSubject(result.kind, result.body) }, "callback spooled");
+          }
+          ctx.status = 200;
+          ctx.body = {};
+          return;
         case "malformed":
           logger.warn({ path, error: result.error }, "callback is not JSON");
           ctx.status = 400;
@@ -119,7 +130,10 @@ export function createIngressApp({
   router.get("/readyz", async (ctx) => {
     const check = await readiness();
     ctx.status = check.ready ? 200 : 503;
-    ctx.body = check.ready ? { status: "ready" } : { status: "unavailable", reason: check.reason };
+    const states = publicReadinessDetails(check.details);
+    ctx.body = check.ready
+      ? { status: "ready", ...states }
+      : { status: "unavailable", reason: check.reason, ...states };
   });
 
   app.use(router.routes());

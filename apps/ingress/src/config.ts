@@ -28,6 +28,24 @@ export const ingressEnv = z
      * /readyz, apart from the public callback port. Unset: no such server.
      */
     OPS_PORT: z.coerce.number().int("must be a whole number").min(0).max(65_535).optional(),
+    /**
+     * Where callbacks go when Redis cannot take them: a directory of this ingress's own, on a disk
+     * that outlives the process (a volume in a container). Unset: no spool, and callbacks get 503
+     * while Redis is away. Off unless set, because a spool on a container's throwaway layer would
+     * acknowledge callbacks that the next deployment deletes.
+     */
+    SPOOL_DIR: z.string().optional(),
+    /**
+     * Most bytes the spool may hold (about 1.1 KB per ordinary callback). 1 GiB holds about three
+     * hours of 100 callbacks/s. Past it, callbacks get 503 again.
+     */
+    SPOOL_MAX_BYTES: envInt({ default: 1_073_741_824, min: 65_536 }),
+    /**
+     * Most spooled callbacks moved to Redis per second once it is back, so that the backlog does not
+     * take the CPU and the Redis connection from the callbacks arriving meanwhile. It must stay above
+     * the normal callback rate: while the spool holds anything, new callbacks queue up behind it.
+     */
+    SPOOL_DRAIN_RATE: envInt({ default: 1_000, min: 1 }),
   })
   .superRefine(checkRedisCluster);
 

@@ -1,10 +1,13 @@
 import { hash, timingSafeEqual } from "node:crypto";
 import { callbackToken, classifyCallback, parseCallbackJson, removeCallbackToken } from "@yuju-relay/protocol";
 import type { CallbackJobData } from "@yuju-relay/queue";
+import type { StoreCallback } from "./callback-store.ts";
 
 /** What became of one callback; the HTTP layer only maps this to a status. */
 export type IngestOutcome =
   | { outcome: "accepted"; jobId: string; kind: CallbackJobData["kind"]; body: unknown }
+  /** Redis could not take it: it is on disk, and goes to the queue once Redis is back. */
+  | { outcome: "spooled"; kind: CallbackJobData["kind"]; body: unknown }
   | { outcome: "malformed"; error: string }
   | { outcome: "too_deep"; error: string }
   | { outcome: "unauthorized" }
@@ -36,10 +39,10 @@ export function tokenMatches(expected: Buffer, received: string | null): boolean
 export interface IngestDeps {
   /** sha256 of CALLBACK_TOKEN, or null to accept any body (local trials). */
   expectedTokenDigest: Buffer | null;
-  enqueue: EnqueueCallback;
+  store: StoreCallback;
 }
 
-export function createIngest({ expectedTokenDigest, enqueue }: IngestDeps) {
+export function createIngest({ expectedTokenDigest, store }: IngestDeps) {
   return async function ingestCallback(text: string, route: string, method: string): Promise<IngestOutcome> {
     const parsed = parseCallbackJson(text);
     if (!parsed.ok) return { outcome: parsed.problem, error: parsed.error };
@@ -51,14 +54,14 @@ export function createIngest({ expectedTokenDigest, enqueue }: IngestDeps) {
     // reason, where it can be read and replayed. Rejecting it here would lose it.
     removeCallbackToken(body);
     const kind = classifyCallback(body);
-    try {
-      const jobId = await enqueue({ kind, route, method, receivedAt: new Date().toISOString(), body });
-      return { outcome: "accepted", jobId, kind, body };
-    } catch (error) {
-      const message = (error as Error).message;
-      return error instanceof UnstorableCallbackError
-        ? { outcome: "unstorable", error: message }
-        : { outcome: "unavailable", error: message };
+    const stored = await store({ kind, route, method, receivedAt: new Date().toISOString(), body });
+    switch (stored.stored) {
+      case "queue":
+        return { outcome: "accepted", jobId: stored.jobId, kind, body };
+      case "spool":
+        return { outcome: "spooled", kind, body };
+      default:
+        return { outcome: stored.reason, error: stored.error };
     }
   };
 }

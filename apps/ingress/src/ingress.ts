@@ -9,18 +9,16 @@ import {
   type OpsServer,
 } from "@yuju-relay/metrics";
 import { Counter } from "prom-client";
-import {
-  createCallbackQueue,
-  createProducerConnection,
-  isConnected,
-  READINESS_PING_TIMEOUT_MS,
-  redisReadiness,
-  type RedisClient,
-} from "@yuju-relay/queue";
+import { createCallbackQueue, createProducerConnection, isConnected, type RedisClient } from "@yuju-relay/queue";
+import { Spool, type SpoolDrainer } from "@yuju-relay/spool";
 import { createIngressApp } from "./app.ts";
+import { queueOnlyStore, spoolingStore } from "./callback-store.ts";
 import type { IngressConfig } from "./config.ts";
 import { createIngest, tokenDigest } from "./ingest-callback.ts";
 import { createQueueEnqueuer } from "./queue-enqueuer.ts";
+import { createReadiness } from "./readiness.ts";
+import { createCallbackDrainer } from "./spool-drain.ts";
+import { registerSpoolMetrics } from "./spool-metrics.ts";
 
 function waitForReady(connection: RedisClient, timeoutMs: number): Promise<boolean> {
   if (isConnected(connection)) return Promise.resolve(true);
@@ -56,27 +54,45 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
   if (!config.CALLBACK_TOKEN) {
     logger.warn("CALLBACK_TOKEN is not set: every callback is accepted whatever its token (local trials only)");
   }
+  const enqueue = createQueueEnqueuer(queue, connection, { timeoutMs: config.ENQUEUE_TIMEOUT });
+  // Opened before the server listens: what a previous run spooled goes to the queue before anything new.
+  const spool = config.SPOOL_DIR
+    ? await Spool.open({ dir: config.SPOOL_DIR, maxBytes: config.SPOOL_MAX_BYTES, logger }).catch((error: unknown) => {
+        // Not started without it: an ingress told to spool must not run without its safety net.
+        throw new Error(`SPOOL_DIR ${config.SPOOL_DIR}: cannot open the spool: ${(error as Error).message}`);
+      })
+    : null;
   const ingest = createIngest({
     expectedTokenDigest: config.CALLBACK_TOKEN ? tokenDigest(config.CALLBACK_TOKEN) : null,
-    enqueue: createQueueEnqueuer(queue, connection, {
-      timeoutMs: config.ENQUEUE_TIMEOUT,
-    }),
+    store: spool ? spoolingStore(enqueue, spool, logger) : queueOnlyStore(enqueue),
   });
-  const readinessCheck = {
-    ready: async () =>
-      draining
-        ? { ready: false as const, reason: "shutting down" }
-        : redisReadiness(connection, READINESS_PING_TIMEOUT_MS),
-  };
+  const readinessCheck = { ready: createReadiness(connection, spool, () => draining) };
   const readiness = () => boundedReadiness(readinessCheck);
   const registry = createMetricsRegistry("ingress");
   registerQueueMetrics(registry, [{ queue, destination: "" }]);
   const callbacks = new Counter({
     name: "yuju_callbacks_total",
-    help: "Callbacks received, by outcome (accepted, unauthorized, malformed, too_deep, unstorable, unavailable, too_large, unreadable)",
+    help: "Callbacks received, by outcome (accepted, spooled, unauthorized, malformed, too_deep, unstorable, unavailable, too_large, unreadable)",
     labelNames: ["outcome"],
     registers: [registry],
   });
+  let drainer: SpoolDrainer | null = null;
+  if (spool) {
+    const spoolMetrics = registerSpoolMetrics(registry, spool);
+    drainer = createCallbackDrainer({
+      spool,
+      queue,
+      connection,
+      maxPerSecond: config.SPOOL_DRAIN_RATE,
+      logger,
+      onDrained: spoolMetrics.drained,
+    });
+    drainer.start();
+    logger.info(
+      { dir: config.SPOOL_DIR, maxBytes: config.SPOOL_MAX_BYTES },
+      "spool ready: callbacks Redis cannot take go there",
+    );
+  }
   const app = createIngressApp({
     ingest,
     bodyLimit: config.BODY_LIMIT,
@@ -86,10 +102,17 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
     countOutcome: (outcome) => callbacks.inc({ outcome }),
   });
 
-  // Give Redis a moment before taking traffic; if it is not there, start anyway: callbacks get 503
-  // (and /readyz says so) until it is, and the platform retries them.
+  // Give Redis a moment before taking traffic; if it is not there, start anyway: callbacks are
+  // spooled (or, without a spool, get 503 and /readyz says so) until it is.
   const redisReady = await waitForReady(connection, 5_000);
-  if (!redisReady) logger.error({ status: connection.status }, "redis not reachable yet: answering 503 until it is");
+  if (!redisReady) {
+    logger.error(
+      { status: connection.status },
+      spool
+        ? "redis not reachable yet: spooling callbacks until it is"
+        : "redis not reachable yet: answering 503 until it is",
+    );
+  }
 
   const server = app.listen(config.PORT, config.HOST);
   await new Promise<void>((resolve, reject) => {
@@ -109,7 +132,7 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
     async close() {
       draining = true;
       // New connections are refused; requests already in flight finish and get their answer,
-      // which is only 200 once their job is in Redis, with `Connection: close` (app.ts): each
+      // which is only 200 once their job is in Redis or the spool, with `Connection: close` (app.ts): each
       // keep-alive socket closes once its answer is written. Idle ones are closed now.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
@@ -123,6 +146,10 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
       }
       clearTimeout(timer);
       await ops?.close();
+      // Every answered callback is in Redis or in the spool by now; what the spool holds stays for
+      // the next start. A drain batch in flight finishes first (removed from the spool only if stored).
+      await drainer?.stop();
+      await spool?.close();
       await queue.close().catch(() => {});
       await connection.quit().catch(() => connection.disconnect());
       logger.info("ingress stopped");

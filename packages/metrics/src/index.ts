@@ -5,4 +5,5 @@ export {
   startOpsServer,
   type OpsServer,
   type OpsChecks,
+  type ReadinessCheck,
 } from "./ops-server.ts";

@@ -2,9 +2,16 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 
+/**
+ * Ready to do its work (for the worker: consuming), or a reason when not. `details` go into the
+ * answer's body as they are (the ingress's Redis and spool states).
+ */
+export type ReadinessCheck = ({ ready: true } | { ready: false; reason: string }) & {
+  details?: Record<string, unknown>;
+};
+
 export interface OpsChecks {
-  /** Ready to do its work (for the worker: consuming). A reason when not. */
-  ready(): Promise<{ ready: true } | { ready: false; reason: string }>;
+  ready(): Promise<ReadinessCheck>;
 }
 
 /**
@@ -14,7 +21,9 @@ export interface OpsChecks {
 export const READINESS_DEADLINE_MS = 900;
 
 /** Runs a readiness check, bounded: a check that throws or hangs is "not ready", with its reason. */
-export async function boundedReadiness(checks: OpsChecks): Promise<{ ready: true } | { ready: false; reason: string }> {
+export async function boundedReadiness<Check extends ReadinessCheck>(checks: {
+  ready(): Promise<Check>;
+}): Promise<Check | { ready: false; reason: string; details?: undefined }> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<{ ready: false; reason: string }>((resolve) => {
     timer = setTimeout(
@@ -59,7 +68,11 @@ export async function startOpsServer(
       void boundedReadiness(checks).then((check) =>
         reply(
           check.ready ? 200 : 503,
-          JSON.stringify(check.ready ? { status: "ready" } : { status: "unavailable", reason: check.reason }),
+          JSON.stringify(
+            check.ready
+              ? { status: "ready", ...check.details }
+              : { status: "unavailable", reason: check.reason, ...check.details },
+          ),
         ),
       );
       return;

@@ -1,4 +1,4 @@
-import { uniquePrefix } from "@yuju-relay/testing";
+import { freePort, uniquePrefix } from "@yuju-relay/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
@@ -39,5 +39,24 @@ describe("queue metrics (real Redis)", () => {
     const system = Number(/^total_system_memory:(\d+)/m.exec(info)?.[1]);
     expect(value("yuju_redis_memory_used_bytes")).toBeGreaterThan(100_000);
     expect(value("yuju_redis_memory_limit_bytes")).toBe(maxmemory > 0 ? maxmemory : system);
+  });
+
+  it("still answers /metrics without queue figures while Redis is unreachable", async () => {
+    const unreachable = new Redis(`redis://127.0.0.1:${await freePort()}`, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+    });
+    unreachable.on("error", () => {});
+    const away = new Queue("callbacks", { connection: unreachable, prefix: uniquePrefix("metricsaway") });
+    away.on("error", () => {});
+    const registry = createMetricsRegistry("test");
+    registerQueueMetrics(registry, [{ queue: away, destination: "" }]);
+    const text = await registry.metrics();
+    expect(text).toContain("yuju_process_cpu_seconds_total");
+    expect(text).not.toMatch(/yuju_queue_jobs\{/);
+    expect(text).not.toMatch(/yuju_redis_memory_used_bytes\{/);
+    await away.close().catch(() => {});
+    unreachable.disconnect();
   });
 });

@@ -31,7 +31,10 @@ export function registerQueueMetrics(registry: Registry, queues: readonly Measur
     registers: [registry],
     async collect() {
       for (const { queue, destination } of queues) {
-        const counts = await queue.getJobCounts(...STATES);
+        // Redis away: no queue figures (rather than stale ones), and the rest of /metrics still
+        // answers, the ingress's spool figures above all.
+        const counts = await queue.getJobCounts(...STATES).catch(() => null);
+        if (!counts) return this.reset();
         for (const state of STATES) this.set({ queue: queue.name, destination, state }, counts[state] ?? 0);
       }
     },
@@ -44,7 +47,9 @@ export function registerQueueMetrics(registry: Registry, queues: readonly Measur
     async collect() {
       for (const { queue, destination } of queues) {
         // getWaiting reads in ascending order (oldest first).
-        const [oldest] = await queue.getWaiting(0, 0);
+        const waiting = await queue.getWaiting(0, 0).catch(() => null);
+        if (!waiting) return this.reset();
+        const [oldest] = waiting;
         const age = oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0;
         this.set({ queue: queue.name, destination }, age);
       }

@@ -38,7 +38,10 @@ export function registerRedisMemoryMetrics(registry: Registry, queue: Queue): vo
     help: "Memory used by the Redis holding the queue (INFO used_memory; on a cluster, of its fullest primary)",
     registers: [registry],
     async collect() {
-      this.set((await fullest()).used);
+      // Redis away: no figure rather than a stale one, and the rest of /metrics still answers.
+      const memory = await fullest().catch(() => null);
+      if (!memory) return this.reset();
+      this.set(memory.used);
     },
   });
   new Gauge({
@@ -46,7 +49,9 @@ export function registerRedisMemoryMetrics(registry: Registry, queue: Queue): vo
     help: "The limit of that memory: maxmemory, or the machine's memory when maxmemory is 0",
     registers: [registry],
     async collect() {
-      this.set((await fullest()).limit);
+      const memory = await fullest().catch(() => null);
+      if (!memory) return this.reset();
+      this.set(memory.limit);
     },
   });
 }

@@ -154,8 +154,10 @@ describe("spool (real files)", () => {
     const accepted = outcomes.filter((o) => o.spooled).length;
     expect(accepted).toBe(Math.floor(1000 / 116));
     expect(outcomes.at(-1)).toMatchObject({ spooled: false, reason: "full" });
+    expect(spool.state).toMatchObject({ full: true, failing: false });
     expect(spool.state.bytes).toBeLessThanOrEqual(1000);
     await drainAll(spool);
+    expect(spool.state.full).toBe(false);
     expect(await spool.append("x".repeat(100))).toEqual({ spooled: true });
     await spool.close();
   });

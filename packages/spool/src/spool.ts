@@ -36,6 +36,10 @@ export interface SpoolState {
   drained: number;
   /** Group commits (one write and one fdatasync each) since this process opened the spool. */
   commits: number;
+  /** The last append was refused for want of room, and nothing has been drained since. */
+  full: boolean;
+  /** The last write failed (the disk refused it), and none has succeeded since. */
+  failing: boolean;
 }
 
 interface Segment extends RecoveredSegment {
@@ -61,6 +65,8 @@ export class Spool {
   private appendingBytes = 0;
   private drained = 0;
   private commits = 0;
+  private full = false;
+  private failing = false;
   private closed = false;
   private spoolingSince: number | null = null;
   private drainedThisSpell = 0;
@@ -129,6 +135,8 @@ export class Spool {
       maxBytes: this.maxBytes,
       drained: this.drained,
       commits: this.commits,
+      full: this.full,
+      failing: this.failing,
     };
   }
 
@@ -138,6 +146,7 @@ export class Spool {
     const record = encodeRecord(Date.now(), payload);
     const held = this.bytes + this.appendingBytes;
     if (held + record.length > this.maxBytes) {
+      this.full = true;
       return {
         spooled: false,
         reason: "full",
@@ -149,8 +158,10 @@ export class Spool {
     this.appendingBytes += record.length;
     try {
       await this.commit(record);
+      this.failing = false;
       return { spooled: true };
     } catch (error) {
+      this.failing = true;
       return { spooled: false, reason: "failed", error: `spool write failed: ${(error as Error).message}` };
     } finally {
       this.appendingRecords -= 1;
@@ -200,6 +211,7 @@ export class Spool {
     this.records -= batch.records.length;
     this.drained += batch.records.length;
     this.drainedThisSpell += batch.records.length;
+    this.full = false;
     await this.cursor.write({ segment: head.segment, offset: head.start });
     if (!this.holdsRecords) await this.becomeEmpty();
   }

@@ -1,5 +1,11 @@
 export { freePort } from "./free-port.ts";
-export { startOwnRedis, startRedisServerBinary, type FreezableRedis, type TestRedis } from "./redis-server.ts";
+export {
+  startOwnRedis,
+  startPersistentRedis,
+  startRedisServerBinary,
+  type FreezableRedis,
+  type TestRedis,
+} from "./redis-server.ts";
 export { loadFixtures, loadSeedExamples, type Fixture } from "./fixtures.ts";
 export { startReceiver, type Receiver, type ReceivedDelivery } from "./receiver.ts";
 export { eventually } from "./eventually.ts";

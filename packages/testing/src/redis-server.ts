@@ -20,8 +20,15 @@ export interface FreezableRedis extends TestRedis {
   thaw(): void;
 }
 
-/** `redis-server` from PATH on a free port, no persistence: throwaway data for one run. */
-export async function startRedisServerBinary(): Promise<FreezableRedis> {
+/**
+ * `redis-server` from PATH on a free port. No persistence by default: throwaway data for one run.
+ * `persistent`: AOF with `appendfsync always` in its own directory, so that a Redis killed and
+ * started again (same port, same directory) still has every job it acknowledged, as a production
+ * Redis would after a restart.
+ */
+export async function startRedisServerBinary({
+  persistent = false,
+}: { persistent?: boolean } = {}): Promise<FreezableRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "yuju-redis-"));
   const url = `redis://127.0.0.1:${port}`;
@@ -36,8 +43,7 @@ export async function startRedisServerBinary(): Promise<FreezableRedis> {
         "127.0.0.1",
         "--save",
         "",
-        "--appendonly",
-        "no",
+        ...(persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]),
         "--dir",
         dir,
         "--maxmemory-policy",
@@ -78,6 +84,13 @@ export async function startRedisServerBinary(): Promise<FreezableRedis> {
     freeze: () => signal("SIGSTOP"),
     thaw: () => signal("SIGCONT"),
   };
+}
+
+/** A Redis that keeps its data across `stop` and `start` (a kill and a restart), from PATH. */
+export function startPersistentRedis(): Promise<TestRedis> {
+  return startRedisServerBinary({ persistent: true }).catch((error: unknown) => {
+    throw new Error(`This test needs redis-server on the PATH (apt-get install -y redis-server). ${String(error)}`);
+  });
 }
 
 /** A redis:7 container through testcontainers, when a container engine answers. */
