@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { waitForRedis } from "@yuju-relay/queue";
 import { freePort } from "@yuju-relay/testing";
 import { Redis } from "ioredis";
 
@@ -18,6 +19,9 @@ export interface BenchRedis {
   flush(): Promise<void>;
   /** Redis events over 10 ms since the last call (LATENCY LATEST, then LATENCY RESET). */
   stalls(): Promise<Array<{ event: string; maxMs: number }>>;
+  /** Stops redis-server (SIGTERM: it writes its AOF first), for an outage; `start` brings it back on the same port and data. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,13 +58,24 @@ export async function startBenchRedis(aof: AofMode): Promise<BenchRedis> {
       ? ["--appendonly", "yes", "--appendfsync", "everysec", "--auto-aof-rewrite-percentage", "0"]
       : ["--appendonly", "no"]),
   );
-  const child: ChildProcess = spawn("redis-server", args, { stdio: "ignore" });
-  await new Promise<void>((resolve, reject) => {
-    child.once("error", (e) =>
-      reject(new Error(`cannot start redis-server (${e.message}): apt-get install -y redis-server`)),
-    );
-    child.once("spawn", () => resolve());
-  });
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn("redis-server", args, { stdio: "ignore" });
+    await new Promise<void>((resolve, reject) => {
+      child.once("error", (e) =>
+        reject(new Error(`cannot start redis-server (${e.message}): apt-get install -y redis-server`)),
+      );
+      child.once("spawn", () => resolve());
+    });
+  };
+  const halt = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once("exit", () => resolve());
+      child.kill(signal);
+    });
+  };
+  await launch();
   const url = `redis://127.0.0.1:${port}`;
   const client = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: (n) => (n > 50 ? null : 100) });
   // redis-server takes a moment to listen: the client retries until it answers.
@@ -73,7 +88,9 @@ export async function startBenchRedis(aof: AofMode): Promise<BenchRedis> {
   };
   return {
     url,
-    pid: child.pid ?? 0,
+    get pid() {
+      return child.pid ?? 0;
+    },
     persistence,
     client,
     async usedMemory() {
@@ -92,14 +109,14 @@ export async function startBenchRedis(aof: AofMode): Promise<BenchRedis> {
       await client.call("LATENCY", "RESET");
       return all;
     },
+    stop: () => halt("SIGTERM"),
+    async start() {
+      await launch();
+      await waitForRedis(url);
+    },
     async close() {
       client.disconnect();
-      if (child.exitCode === null) {
-        await new Promise<void>((resolve) => {
-          child.once("exit", () => resolve());
-          child.kill("SIGKILL");
-        });
-      }
+      await halt("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
     },
   };

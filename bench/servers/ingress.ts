@@ -11,6 +11,9 @@ const config = parseEnv(ingressEnv, {
   PORT: "0",
   HOST: "127.0.0.1",
   LOG_LEVEL: "silent",
+  // The spool scenario (6) gives the ingress a spool; the others run it as configured by default.
+  SPOOL_DIR: process.env.SPOOL_DIR,
+  SPOOL_DRAIN_RATE: process.env.SPOOL_DRAIN_RATE,
 });
 const ingress = await startIngress(config, createLogger("ingress", "silent"));
 serveParent({ url: ingress.url }, {}, () => ingress.close());
