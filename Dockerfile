@@ -51,6 +51,10 @@ CMD ["node", "dist/main.mjs"]
 
 FROM runtime AS ingress
 COPY --from=ingress-build /out /app
+# The spool's mount point, owned by `node`: a named volume mounted there starts with this owner.
+USER root
+RUN mkdir -p /var/lib/yuju/spool && chown node:node /var/lib/yuju/spool
+USER node
 # A young generation of at most 2 x 8 MB instead of V8's 2 x 16: the ingress's requests live for one
 # Redis round trip, so a smaller one costs no measurable CPU and keeps peak RSS under load about
 # 15 MB lower (docs/performance.md; pnpm bench runs the ingress with these options).

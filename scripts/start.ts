@@ -124,6 +124,10 @@ try {
     env.REDIS_URL = local.url;
     say(`started redis-server on ${local.url}, data (AOF) in ${dir}`);
   }
+  // A spool on this machine's disk: callbacks still get their 200 while Redis is away (restarted,
+  // stopped), and reach the queue once it is back.
+  env.SPOOL_DIR = resolve(root, env.SPOOL_DIR || ".data/spool");
+  say(`callbacks that Redis cannot take are spooled in ${env.SPOOL_DIR}`);
   if (!env.DASHBOARD_PASSWORD) {
     env.DASHBOARD_PASSWORD = randomBytes(12).toString("base64url");
     say(`DASHBOARD_PASSWORD was not set; generated one for this run: ${env.DASHBOARD_PASSWORD}`);
