@@ -216,16 +216,28 @@ export class Spool {
     if (!this.holdsRecords) await this.becomeEmpty();
   }
 
-  /** When the oldest record still spooled was accepted (ms since epoch), or null when none is. */
+  /**
+   * When the oldest record still spooled was accepted (ms since epoch), or null when none is. For
+   * metrics and /readyz: it reads the record's header with a handle of its own, so that it never
+   * races the drainer, and answers null if the segment went away meanwhile (just drained).
+   */
   async oldestAcceptedAt(): Promise<number | null> {
     const head = this.segments.find((s) => s.start < s.end);
     if (!head) return null;
     const key = `${head.segment}:${head.start}`;
-    if (this.oldest?.key !== key) {
-      const header = Buffer.alloc(RECORD_HEADER_BYTES);
-      await (await this.readerOf(head)).read(header, 0, RECORD_HEADER_BYTES, head.start);
-      this.oldest = { key, acceptedAt: header.readDoubleLE(8) };
+    if (this.oldest?.key === key) return this.oldest.acceptedAt;
+    const header = Buffer.alloc(RECORD_HEADER_BYTES);
+    try {
+      const handle = await open(this.pathOf(head.segment), "r");
+      try {
+        await handle.read(header, 0, RECORD_HEADER_BYTES, head.start);
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      return null;
     }
+    this.oldest = { key, acceptedAt: header.readDoubleLE(8) };
     return this.oldest.acceptedAt;
   }
 
