@@ -68,16 +68,18 @@ async function measureRound(ctx: BenchContext, aof: AofMode, body: string, r: nu
     CALLBACK_TOKEN,
     SPOOL_DIR: dir,
     SPOOL_DRAIN_RATE: DRAIN_RATE,
+    // Its /readyz says how many callbacks the spool holds.
+    OPS_PORT: "0",
   });
-  const base = String(child.ready.url);
-  const url = `${base}/notice`;
+  const url = `${String(child.ready.url)}/notice`;
+  const ops = String(child.ready.ops);
   try {
     const normal = await phase(url, body, child);
     const beforeOutage = await countJobs(redis.url, prefix);
     await redis.stop();
     const spooling = await phase(url, body, child);
     await sleep(500);
-    const spooled = (await readyz(base)).spool.callbacks;
+    const spooled = (await readyz(ops)).spool.callbacks;
 
     await redis.start();
     pinRedis();
@@ -85,7 +87,7 @@ async function measureRound(ctx: BenchContext, aof: AofMode, body: string, r: nu
     let first: { at: number; left: number } | null = null;
     let done = 0;
     for (;;) {
-      const state = await readyz(base);
+      const state = await readyz(ops);
       const now = performance.now();
       if (!first && state.spool.callbacks < spooled) first = { at: now, left: state.spool.callbacks };
       if (state.spool.state === "empty") {

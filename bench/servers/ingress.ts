@@ -14,6 +14,7 @@ const config = parseEnv(ingressEnv, {
   // The spool scenario (6) gives the ingress a spool; the others run it as configured by default.
   SPOOL_DIR: process.env.SPOOL_DIR,
   SPOOL_DRAIN_RATE: process.env.SPOOL_DRAIN_RATE,
+  OPS_PORT: process.env.OPS_PORT,
 });
 const ingress = await startIngress(config, createLogger("ingress", "silent"));
-serveParent({ url: ingress.url }, {}, () => ingress.close());
+serveParent({ url: ingress.url, ops: ingress.ops?.url ?? null }, {}, () => ingress.close());

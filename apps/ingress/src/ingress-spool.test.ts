@@ -68,7 +68,13 @@ describe("ingress with a spool, Redis stopped and started again (real Redis, rea
     const post = (id: string) => sendCallback(`${ingress.url}/notice`, messageBody(id, `text of ${id}`));
     expect((await post("live-before")).status).toBe(200);
     const ready = await fetch(`${ingress.url}/readyz`);
-    expect(await ready.json()).toMatchObject({ status: "ready", redis: "up", spool: { state: "empty", callbacks: 0 } });
+    expect(await ready.json()).toEqual({ status: "ready", redis: "up", spool: "empty" });
+    const opsReady = await fetch(`${ingress.ops!.url}/readyz`);
+    expect(await opsReady.json()).toMatchObject({
+      status: "ready",
+      redis: "up",
+      spool: { state: "empty", callbacks: 0 },
+    });
 
     await own.stop();
     const sent = ["live-before"];
@@ -77,6 +83,11 @@ describe("ingress with a spool, Redis stopped and started again (real Redis, rea
       expect((await post(id)).status).toBe(200);
       sent.push(id);
     }
+    expect(await (await fetch(`${ingress.url}/readyz`)).json()).toEqual({
+      status: "ready",
+      redis: "down",
+      spool: "spooling",
+    });
     const whileDown = await fetch(`${ingress.ops!.url}/readyz`);
     expect(whileDown.status).toBe(200);
     const body = (await whileDown.json()) as ReadyBody;
@@ -117,7 +128,7 @@ describe("ingress with a spool, Redis stopped and started again (real Redis, rea
     expect(Date.parse(spooled.data.receivedAt)).toBeLessThan(spooled.timestamp);
 
     await eventually(async () => {
-      const after = (await (await fetch(`${ingress.url}/readyz`)).json()) as ReadyBody;
+      const after = (await (await fetch(`${ingress.ops!.url}/readyz`)).json()) as ReadyBody;
       expect(after).toMatchObject({ redis: "up", spool: { state: "empty", callbacks: 0, bytes: 0 } });
       const metrics = await (await fetch(`${ingress.ops!.url}/metrics`)).text();
       expect(Number(/yuju_spool_drained_total\{app="ingress"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(20);
@@ -153,7 +164,13 @@ describe("ingress with a full spool (real Redis, real files)", () => {
     expect(refused).toMatchObject({ status: 503, headers: { "retry-after": "1" } });
     const ready = await fetch(`${ingress.url}/readyz`);
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toMatchObject({ status: "unavailable", redis: "down", spool: { state: "full" } });
+    expect(await ready.json()).toEqual({ status: "unavailable", redis: "down", spool: "full" });
+    const opsReady = await fetch(`${ingress.ops!.url}/readyz`);
+    expect(await opsReady.json()).toMatchObject({
+      status: "unavailable",
+      reason: "redis down and the spool is full",
+      spool: { state: "full", maxBytes: 65536 },
+    });
 
     await own.start();
     await eventually(
