@@ -111,6 +111,8 @@ describe("pnpm start (the launcher, as a new user runs it)", () => {
         `FORWARD_URL=${receiver.url}`,
         `FORWARD_SECRET=${SECRET}`,
         `LOCAL_REDIS_DIR=${scratchDir()}`,
+        // Not the repository's .data/spool: a `pnpm start` of one's own may be using it.
+        `SPOOL_DIR=${scratchDir()}`,
         "LOG_LEVEL=info",
       ]),
     });
@@ -179,6 +181,7 @@ describe("pnpm start (the launcher, as a new user runs it)", () => {
       OPS_PORT: "0",
       DASHBOARD_PASSWORD: "correct-horse-battery",
       LOCAL_REDIS_DIR: scratchDir(),
+      SPOOL_DIR: scratchDir(),
     });
     try {
       await launcher.waitForLog(/\[start\] ready\./);
@@ -202,6 +205,7 @@ describe("pnpm start (the launcher, as a new user runs it)", () => {
       DASHBOARD_PORT: "0",
       LOCAL_REDIS_PORT: port,
       LOCAL_REDIS_DIR: scratchDir(),
+      SPOOL_DIR: scratchDir(),
     });
     try {
       expect(await launcher.exited).toBe(1);
