@@ -21,4 +21,12 @@ describe("docker compose defaults (what `cp .env.example .env && docker compose 
     const images = [...compose.matchAll(/^\s+image: (\S+)$/gm)].map((m) => m[1]);
     expect(images).toEqual(["redis:7"]);
   });
+
+  it("keeps the ingress's spool on a named volume of its own, where SPOOL_DIR points", () => {
+    expect(compose).toMatch(/^\s+SPOOL_DIR: \/var\/lib\/yuju\/spool$/m);
+    expect(compose).toMatch(/^\s+- ingress-spool:\/var\/lib\/yuju\/spool$/m);
+    expect(compose).toMatch(/^ {2}ingress-spool:$/m);
+    // The image creates the mount point owned by `node`, so that a new volume is writable by the app.
+    expect(read("Dockerfile")).toMatch(/mkdir -p \/var\/lib\/yuju\/spool && chown node:node \/var\/lib\/yuju\/spool/);
+  });
 });

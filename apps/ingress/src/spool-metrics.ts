@@ -24,6 +24,14 @@ export function registerSpoolMetrics(registry: Registry, spool: Spool): { draine
     },
   });
   new Gauge({
+    name: "yuju_spool_limit_bytes",
+    help: "The most bytes the spool may hold (SPOOL_MAX_BYTES); past it, callbacks get 503",
+    registers: [registry],
+    collect() {
+      this.set(spool.maxBytes);
+    },
+  });
+  new Gauge({
     name: "yuju_spool_oldest_seconds",
     help: "Age of the oldest callback in the spool (0 when it is empty)",
     registers: [registry],
