@@ -38,7 +38,8 @@ export function registerRedisMemoryMetrics(registry: Registry, queue: Queue): vo
     help: "Memory used by the Redis holding the queue (INFO used_memory; on a cluster, of its fullest primary)",
     registers: [registry],
     async collect() {
-      // Redis away: no figure rather than a stale one, and the rest of /metrics still answers.
+      // Redis away: no figure (an unlabelled gauge then reads 0, which YujuRedisMemoryHigh's ratio,
+      // 0 / 0, never takes for full) rather than a stale one, and the rest of /metrics still answers.
       const memory = await fullest().catch(() => null);
       if (!memory) return this.reset();
       this.set(memory.used);
