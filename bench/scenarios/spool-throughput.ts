@@ -127,7 +127,7 @@ async function countJobs(url: string, prefix: string): Promise<number> {
 }
 
 /**
- * 6. The ingress while Redis is away: its throughput when every callback goes to the spool (an
+ * 9. The ingress while Redis is away: its throughput when every callback goes to the spool (an
  * append and a group fsync) against its own throughput with Redis up, in the same round on the same
  * body; then how fast the spool drains into the queue once Redis is back.
  */
@@ -155,7 +155,7 @@ export async function spoolThroughput(ctx: BenchContext, aof: AofMode): Promise<
   return {
     rows: [
       {
-        scenario: `6. ingress throughput while spooling (Redis away; 1 KB, ${CONNECTIONS} conns, median of ${ctx.rounds})`,
+        scenario: `9. ingress throughput while spooling (Redis away; 1 KB, ${CONNECTIONS} conns, median of ${ctx.rounds})`,
         measured: `${Math.round(m.spooling.run.rate)} req/s (${m.spooling.cpuUsPerRequest} µs CPU/req)`,
         baseline: `${Math.round(m.normal.run.rate)} req/s Redis up (${m.normal.cpuUsPerRequest} µs)`,
         ratio: round(ratios[median]!),
@@ -163,7 +163,7 @@ export async function spoolThroughput(ctx: BenchContext, aof: AofMode): Promise<
         met: ratios[median]! >= 0.7,
       },
       {
-        scenario: "6. every spooled 2xx is a job once drained (all rounds)",
+        scenario: "9. every spooled 2xx is a job once drained (all rounds)",
         measured: rounds.map((x) => `${x.jobs}/${x.acknowledged}`).join(", "),
         baseline: "-",
         ratio: null,
@@ -171,7 +171,7 @@ export async function spoolThroughput(ctx: BenchContext, aof: AofMode): Promise<
         met: allSpooled,
       },
       {
-        scenario: `6. drain rate once Redis is back (SPOOL_DRAIN_RATE=${DRAIN_RATE}, median)`,
+        scenario: `9. drain rate once Redis is back (SPOOL_DRAIN_RATE=${DRAIN_RATE}, median)`,
         measured: `${Math.round(drainRates[Math.floor((drainRates.length - 1) / 2)]!)} callbacks/s`,
         baseline: `${Math.round(m.normal.run.rate)} req/s live`,
         ratio: null,

@@ -25,7 +25,7 @@ async function storeFor(url: string) {
   const queue = createCallbackQueue(connection, uniquePrefix("store"));
   queue.on("error", () => {});
   const spool = await Spool.open({ dir: mkdtempSync(join(tmpdir(), "yuju-store-")), maxBytes: 1 << 20, logger });
-  const enqueue = createQueueEnqueuer(queue, connection, { attempts: 3, timeoutMs: 2_000 });
+  const enqueue = createQueueEnqueuer(queue, connection, { timeoutMs: 2_000 });
   const store: StoreCallback = spoolingStore(enqueue, spool, logger);
   return {
     store,

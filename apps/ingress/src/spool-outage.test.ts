@@ -13,6 +13,7 @@ import {
   startReceiver,
   uniquePrefix,
   type AppProcess,
+  type ReceivedDelivery,
   type Receiver,
   type TestRedis,
 } from "@yuju-relay/testing";
@@ -25,6 +26,8 @@ const OUTAGE_MS = 30_000;
 
 const body = (messageId: string) =>
   JSON.stringify({ data: { messageId, chatId: "c-1", type: 7, payload: { text: `text ${messageId}` } } });
+/** The message a delivery carries (every event of these tests is a message). */
+const messageIdOf = (delivery: ReceivedDelivery) => String((delivery.body.data as { messageId?: unknown }).messageId);
 const spoolDir = () => mkdtempSync(join(tmpdir(), "yuju-spool-outage-"));
 
 /** One callback on a connection of its own; the status, or 0 when the connection was refused or cut. */
@@ -109,11 +112,10 @@ describe("spool: Redis stopped for 30 s under steady load (real processes)", () 
 
     expect(statuses.every((s) => s === 200)).toBe(true);
     const sent = statuses.map((_, k) => `steady-${k}`);
-    await eventually(
-      () => expect(new Set(receiver.deliveries.map((d) => String(d.body.data.messageId))).size).toBe(sent.length),
-      { timeoutMs: 30_000 },
-    );
-    const delivered = receiver.deliveries.map((d) => String(d.body.data.messageId));
+    await eventually(() => expect(new Set(receiver.deliveries.map(messageIdOf)).size).toBe(sent.length), {
+      timeoutMs: 30_000,
+    });
+    const delivered = receiver.deliveries.map(messageIdOf);
     expect(new Set(delivered)).toEqual(new Set(sent));
     // Exactly once, but for what no spool can change: a job the worker was delivering as Redis went
     // away cannot be marked completed, so it runs again once Redis is back (at least once, same
