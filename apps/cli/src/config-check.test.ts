@@ -24,6 +24,19 @@ describe("relay config check (real child process)", () => {
     expect(output).not.toContain(SECRET);
   });
 
+  it("says which destinations are ordered per conversation, and what a failure does there", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "relay-cli-"));
+    const file = join(dir, "relay.yaml");
+    writeFileSync(
+      file,
+      "destinations:\n  - name: assistant\n    url: https://ai.example.com/in\n    secret: ${AI_SECRET}\n    ordering: per-conversation\n    onFailure: block\n  - name: archive\n    url: https://archive.example.com/in\n    secret: ${AI_SECRET}\n",
+    );
+    const { code, output } = await relay(["config", "check", file], { AI_SECRET: SECRET });
+    expect(code).toBe(0);
+    expect(output).toMatch(/assistant -> .*; ordered per conversation \(onFailure: block\)/);
+    expect(output).not.toMatch(/archive -> .*ordered/);
+  });
+
   it("exits 78 naming the path of each problem, and the missing variables", async () => {
     const dir = mkdtempSync(join(tmpdir(), "relay-cli-"));
     const file = join(dir, "relay.yaml");

@@ -20,7 +20,8 @@ function describe(d: Destination): string {
   const events = d.events ? d.events.join(", ") : "every event type";
   const filter = d.filter ? `filter on ${Object.keys(d.filter).join(", ")}` : "no filter";
   const rate = d.rateLimit ? `at most ${d.rateLimit}/s` : "no rate limit";
-  return `  ${d.name}${d.enabled ? "" : " (disabled)"} -> ${where}: ${events}; ${filter}; ${d.attempts} attempts, timeout ${d.timeoutMs}ms, ${rate}`;
+  const order = d.ordering ? `; ordered per conversation (onFailure: ${d.ordering.onFailure})` : "";
+  return `  ${d.name}${d.enabled ? "" : " (disabled)"} -> ${where}: ${events}; ${filter}; ${d.attempts} attempts, timeout ${d.timeoutMs}ms, ${rate}${order}`;
 }
 
 /**
