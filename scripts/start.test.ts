@@ -87,8 +87,18 @@ function pnpmStart(env: Record<string, string>) {
         waiters.push({ pattern, done: (line) => (clearTimeout(timer), done(line)) });
       }),
     ctrlC: () => process.kill(-child.pid!, "SIGINT"),
-    kill: () => {
-      if (child.exitCode === null) process.kill(-child.pid!, "SIGKILL");
+    /**
+     * After a failed assertion: Ctrl-C first, so that the launcher stops its apps and its Redis (they
+     * run in process groups of their own, which a SIGKILL of this group would leave running), and
+     * SIGKILL only if it has not exited within 20 s.
+     */
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      process.kill(-child.pid!, "SIGINT");
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<"timeout">((done) => (timer = setTimeout(() => done("timeout"), 20_000)));
+      if ((await Promise.race([exited, gaveUp])) === "timeout") process.kill(-child.pid!, "SIGKILL");
+      clearTimeout(timer);
     },
   };
 }
@@ -168,7 +178,7 @@ describe("pnpm start (the launcher, as a new user runs it)", () => {
       // Redis went down with it, after the apps.
       expect(await redisAnswers(redisUrl)).toBe(false);
     } finally {
-      start.kill();
+      await start.kill();
       await receiver.close();
     }
   });

@@ -33,6 +33,20 @@ export function createDestinationProcessor(deps: {
 }) {
   const { destination, deliver, queue, metrics, logger } = deps;
   const name = destination.name;
+  // Several deliveries in flight may each get a 410: they share one pause, counted once by this
+  // process (the check and the pause are two commands, so each caller doing both would count too).
+  let pausing: Promise<void> | undefined;
+  const pauseDestination = () =>
+    (pausing ??= (async () => {
+      try {
+        if (await queue.isPaused()) return;
+        await queue.pause();
+        metrics.paused(name);
+      } finally {
+        pausing = undefined;
+      }
+    })());
+
   return async function deliverToDestination(job: Job<DeliveryJobData>): Promise<DeliveryJobResult> {
     const { event, receivedAt } = job.data;
     // Every line about this job names the destination, the job, the event and its messageId (or room).
@@ -59,9 +73,7 @@ export function createDestinationProcessor(deps: {
         throw Worker.RateLimitError();
       }
       if (error instanceof DestinationGone) {
-        const wasPaused = await queue.isPaused();
-        await queue.pause();
-        if (!wasPaused) metrics.paused(name);
+        await pauseDestination();
         metrics.delivery(name, "paused");
         logger.error(
           { ...subject(), err: error.message },
