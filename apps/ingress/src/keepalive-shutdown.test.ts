@@ -23,6 +23,33 @@ function post(url: string, agent: Agent, body: string): Promise<Outcome> {
   });
 }
 
+/**
+ * A request that is surely in flight: `Expect: 100-continue` makes the server answer "continue" once
+ * it has read the headers, and the body goes only when `finish` is called.
+ */
+function heldPost(url: string, body: string) {
+  const req = request(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), expect: "100-continue" },
+  });
+  const answered = new Promise<Outcome>((resolve) => {
+    req.on("response", (res) => {
+      res.resume();
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+    });
+    req.on("error", (error: NodeJS.ErrnoException) => resolve({ status: 0, error: error.code ?? error.message }));
+  });
+  const continued = new Promise<void>((resolve) => req.once("continue", () => resolve()));
+  req.flushHeaders();
+  return {
+    continued,
+    finish: () => {
+      req.end(body);
+      return answered;
+    },
+  };
+}
+
 describe("ingress SIGTERM under keep-alive load (real child process)", () => {
   const redis = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
   afterAll(() => redis.quit());
@@ -57,8 +84,15 @@ describe("ingress SIGTERM under keep-alive load (real child process)", () => {
     while ([...outcomes.values()].filter((o) => o.status === 200).length < 400) {
       await new Promise((r) => setTimeout(r, 20));
     }
+    // One request whose headers the ingress has read, and whose body comes only after SIGTERM.
+    const held = heldPost(`http://127.0.0.1:${port}/notice`, '{"data":{"messageId":"held-1","type":7}}');
+    await held.continued;
     const signalled = performance.now();
-    const code = await ingress.stop("SIGTERM");
+    const stopped = ingress.stop("SIGTERM");
+    await ingress.waitForLog(/shutting down/);
+    const heldOutcome = await held.finish();
+    outcomes.set("held-1", heldOutcome);
+    const code = await stopped;
     const drainMs = performance.now() - signalled;
     running = false;
     await Promise.all(clients);
@@ -67,7 +101,8 @@ describe("ingress SIGTERM under keep-alive load (real child process)", () => {
     expect(code).toBe(0);
     // SHUTDOWN_TIMEOUT is 10 s: the drain ends by itself, as each connection's answer is written.
     expect(drainMs).toBeLessThan(3_000);
-    expect([...outcomes.values()].some((o) => o.status === 200 && o.connection === "close")).toBe(true);
+    // In flight at SIGTERM: answered, stored, and told to close its connection.
+    expect(heldOutcome).toEqual({ status: 200, connection: "close" });
 
     const queue = new Queue(CALLBACK_QUEUE, { connection: redis, prefix });
     const stored = (await queue.getJobs(["wait"], 0, -1)).map(
