@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnApp } from "@yuju-relay/testing";
 import { describe, expect, it } from "vitest";
+import { TEST_SIGNING_SECRET } from "@yuju-relay/testing";
 
 describe("a bad configuration stops the app, naming the variable", () => {
   it.each([
@@ -44,7 +45,7 @@ describe("a bad configuration stops the app, naming the variable", () => {
     const child = spawnApp("worker", {
       REDIS_URL: "redis://127.0.0.1:9",
       RELAY_CONFIG: file,
-      CRM_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+      CRM_SECRET: TEST_SIGNING_SECRET,
     });
     expect(await child.exited).toBe(78);
     const output = child.logs.map((l) => String(l.msg)).join("\n");

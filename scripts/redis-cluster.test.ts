@@ -12,6 +12,7 @@ import {
 } from "@yuju-relay/testing";
 import { workerEnv, startWorker } from "@yuju-relay/worker";
 import { describe, expect, it } from "vitest";
+import { TEST_SIGNING_SECRET } from "@yuju-relay/testing";
 
 const TOKEN = "3f9c2a7e51d84b0c9e6a1f2d7b4c8e05";
 const silent = createLogger("test", "silent");
@@ -27,7 +28,7 @@ describe.skipIf(!canStartRedisCluster())("on a real Redis Cluster (REDIS_CLUSTER
       parseEnv(workerEnv, {
         ...shared,
         FORWARD_URL: receiver.url,
-        FORWARD_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        FORWARD_SECRET: TEST_SIGNING_SECRET,
       }),
       silent,
     );

@@ -16,8 +16,8 @@ import {
 } from "@yuju-relay/testing";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
+import { TEST_SIGNING_SECRET as SECRET } from "@yuju-relay/testing";
 
-const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** A fresh `.env` for one launcher run: the developer's own `.env` must not leak into the test. */

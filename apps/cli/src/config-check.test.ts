@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnApp } from "@yuju-relay/testing";
 import { describe, expect, it } from "vitest";
+import { TEST_SIGNING_SECRET as SECRET } from "@yuju-relay/testing";
 
-const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const example = new URL("../../../relay.example.yaml", import.meta.url).pathname;
 const secrets = { CRM_WEBHOOK_SECRET: SECRET, TICKETS_WEBHOOK_SECRET: SECRET, ARCHIVE_WEBHOOK_SECRET: SECRET };
 

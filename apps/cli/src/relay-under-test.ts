@@ -6,9 +6,10 @@ import { ingressEnv, startIngress } from "@yuju-relay/ingress";
 import { createLogger } from "@yuju-relay/logging";
 import { runCommand, sendCallback, uniquePrefix, type Receiver } from "@yuju-relay/testing";
 import { startWorker, workerEnv } from "@yuju-relay/worker";
+import { TEST_SIGNING_SECRET } from "@yuju-relay/testing";
 
 /** For the CLI's tests: the real ingress and worker on the run's Redis, destinations at real receivers. */
-export const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+export const SECRET = TEST_SIGNING_SECRET;
 const silent = createLogger("test", "silent");
 
 export interface TestDestination {

@@ -5,8 +5,7 @@ import { eventually, sendCallback, startReceiver, uniquePrefix, type Receiver } 
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { workerEnv } from "./config.ts";
 import { startWorker, type RunningWorker } from "./worker.ts";
-
-const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+import { TEST_SIGNING_SECRET as SECRET } from "@yuju-relay/testing";
 
 describe("ids and keys arrive exactly as sent (ingress → Redis → worker → endpoint)", () => {
   let receiver: Receiver;

@@ -13,8 +13,8 @@ import { Queue } from "bullmq";
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { TEST_SIGNING_SECRET as SECRET } from "@yuju-relay/testing";
 
-const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 // Enough bodies to meet every shape below many times; each takes a round trip and a job (~20 ms).
 const RUNS = 400;
 

@@ -13,12 +13,12 @@ import {
   type Receiver,
 } from "@yuju-relay/testing";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { TEST_SIGNING_SECRET as SECRET } from "@yuju-relay/testing";
 
 /** A field of the delivered event's data (message events carry chatId and messageId). */
 const dataField = (d: ReceivedDelivery, key: string) =>
   String((d.body.data as unknown as Record<string, unknown>)[key]);
 
-const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const CONVERSATIONS = 100;
 const MESSAGES = 50;
 const TOTAL = CONVERSATIONS * MESSAGES;

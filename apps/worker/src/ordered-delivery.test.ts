@@ -16,12 +16,12 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { workerEnv } from "./config.ts";
 import { startWorker, type RunningWorker } from "./worker.ts";
+import { TEST_SIGNING_SECRET as SECRET } from "@yuju-relay/testing";
 
 /** A field of the delivered event's data (message events carry chatId and messageId). */
 const dataField = (d: ReceivedDelivery, key: string) =>
   String((d.body.data as unknown as Record<string, unknown>)[key]);
 
-const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const silent = createLogger("test", "silent");
 
 function orderedDestination(url: string, onFailure: OrderedFailurePolicy, attempts: number): Destination {

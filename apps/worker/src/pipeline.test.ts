@@ -17,9 +17,9 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { workerEnv } from "./config.ts";
 import { startWorker } from "./worker.ts";
+import { TEST_SIGNING_SECRET as SECRET } from "@yuju-relay/testing";
 
 const TOKEN = "3f9c2a7e51d84b0c9e6a1f2d7b4c8e05";
-const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const silent = createLogger("test", "silent");
 
 /** The whole path on one real Redis: ingress → queue → worker → signed delivery to a local receiver. */

@@ -12,8 +12,8 @@ import { eventually, spawnApp, uniquePrefix, type AppProcess } from "@yuju-relay
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { TEST_SIGNING_SECRET as SECRET } from "@yuju-relay/testing";
 
-const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 // The CRM's refusal: a readable sentence, then a long tail of multi-byte text.
 const REFUSAL = JSON.stringify({ error: "customer id missing in CRM", detail: "客户资料缺失".repeat(100) });
 

@@ -9,8 +9,7 @@ import { eventually, spawnApp, startReceiver, uniquePrefix, type Receiver } from
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-
-const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+import { TEST_SIGNING_SECRET as SECRET } from "@yuju-relay/testing";
 
 describe("worker SIGTERM (real child processes)", () => {
   const prefix = uniquePrefix("workerstop");

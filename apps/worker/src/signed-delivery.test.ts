@@ -7,8 +7,8 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DestinationGone, DestinationRateLimited, RetryableDeliveryError } from "./delivery-errors.ts";
 import { createSignedDelivery } from "./signed-delivery.ts";
+import { TEST_SIGNING_SECRET as SECRET } from "@yuju-relay/testing";
 
-const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const event = { id: "msg_1", type: "message.received", data: { messageId: "1" } } as unknown as RelayEvent;
 
 describe("signed delivery against a real HTTP endpoint", () => {

@@ -11,8 +11,7 @@ import { eventually, spawnApp, uniquePrefix, type AppProcess } from "@yuju-relay
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-
-const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+import { TEST_SIGNING_SECRET as SECRET } from "@yuju-relay/testing";
 
 describe("a job whose worker is killed with SIGKILL (real child processes)", () => {
   const prefix = uniquePrefix("stalled");

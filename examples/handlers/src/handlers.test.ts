@@ -8,8 +8,8 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { TEST_SIGNING_SECRET as SECRET } from "@yuju-relay/testing";
 
-const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const MODULE = fileURLToPath(new URL("./handlers.ts", import.meta.url));
 
 const message = (messageId: string, data: Record<string, unknown>): CallbackJobData => ({

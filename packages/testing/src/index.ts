@@ -15,3 +15,4 @@ export { spawnApp, type AppProcess } from "./app-process.ts";
 export { runCommand, type CommandResult } from "./run-command.ts";
 export { canStartRedisCluster, startRedisCluster, type TestRedisCluster } from "./redis-cluster.ts";
 export { memberLeftCallback, messageCallback, type MessageShape } from "./callback-bodies.ts";
+export { TEST_SIGNING_SECRET } from "./signing-secret.ts";
