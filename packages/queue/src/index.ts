@@ -9,3 +9,4 @@ export { createTickBatcher } from "./tick-batcher.ts";
 export { waitForRedis } from "./wait-for-redis.ts";
 export { ConversationOrder, type Reservation, type Turn } from "./conversation-order.ts";
 export { FanOutWatermark } from "./fan-out-watermark.ts";
+export * from "./event-record.ts";
