@@ -184,6 +184,25 @@ function secretField({ env, resolveSecrets }: SchemaOptions) {
   });
 }
 
+/**
+ * The value of one `${ENV_VAR}` reference as a signing key of `scheme` (from the variable or its
+ * `_FILE`), or what is wrong with it, naming the variable, never the value. For a reader of one
+ * destination's key (`relay keys public`) that need not hold the others'.
+ */
+export function resolveSigningSecret(
+  reference: string,
+  scheme: SigningScheme,
+  env: Record<string, string | undefined>,
+): { value: string } | { problem: string } {
+  const name = SECRET_REFERENCE.exec(reference.trim())?.[1];
+  if (!name) return { problem: "must be a ${ENV_VAR} reference" };
+  const found = lookUpSecret(env, name);
+  if ("problem" in found) return found;
+  if (found.value === undefined) return { problem: `environment variable ${name} is not set` };
+  const problem = signingSecretProblem(scheme, found.value);
+  return problem ? { problem: `environment variable ${name} ${problem}` } : { value: found.value };
+}
+
 /** An instant: YAML gives a string (or a Date, for an unquoted timestamp under the YAML 1.1 schema). */
 const instant = z.union([z.string(), z.date()], { error: required(INSTANT_FORMAT) }).transform((raw, ctx) => {
   const ms = raw instanceof Date ? raw.getTime() : /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(raw) ? Date.parse(raw) : NaN;
