@@ -94,7 +94,10 @@ export function createIngressApp({
       if (allowlist && !allowlist.allows(client)) {
         countOutcome("forbidden");
         if (forbiddenLog.first(address)) {
-          logger.warn({ path, ip: address }, "callback refused: address not in CALLBACK_ALLOWED_IPS (logged once a minute)");
+          logger.warn(
+            { path, ip: address },
+            "callback refused: address not in CALLBACK_ALLOWED_IPS (logged once a minute)",
+          );
         }
         ctx.status = 403;
         // The body is never read: close rather than drain it to keep the connection.

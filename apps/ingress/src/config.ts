@@ -23,7 +23,10 @@ export const ingressEnv = z
         tokens.forEach((token, i) => {
           // By position, never the value.
           if (token.length < 8) {
-            ctx.addIssue({ code: "custom", message: `token ${i + 1} of ${tokens.length} must be at least 8 characters` });
+            ctx.addIssue({
+              code: "custom",
+              message: `token ${i + 1} of ${tokens.length} must be at least 8 characters`,
+            });
           }
         });
         return tokens;

@@ -113,8 +113,7 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
     isDraining: () => draining,
     countOutcome: (outcome) => callbacks.inc({ outcome }),
     allowlist: config.CALLBACK_ALLOWED_IPS ?? null,
-    authFailures:
-      tokens && config.AUTH_FAILURE_LIMIT > 0 ? new AuthFailureLimit(config.AUTH_FAILURE_LIMIT) : null,
+    authFailures: tokens && config.AUTH_FAILURE_LIMIT > 0 ? new AuthFailureLimit(config.AUTH_FAILURE_LIMIT) : null,
     trustProxyHops: config.TRUST_PROXY_HOPS,
   });
 

@@ -11,7 +11,11 @@ const payload = JSON.stringify({ type: "message.received", data: { text: "在吗
 /** What a receiver does with only the `whpk_…` key it was given: node:crypto, nothing else. */
 function receiverVerifies(publicKey: string, headers: Record<string, string>, body: string): boolean {
   const key = createPublicKey({
-    key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(publicKey.slice("whpk_".length), "base64").toString("base64url") },
+    key: {
+      kty: "OKP",
+      crv: "Ed25519",
+      x: Buffer.from(publicKey.slice("whpk_".length), "base64").toString("base64url"),
+    },
     format: "jwk",
   });
   const signed = Buffer.from(`${headers["webhook-id"]}.${headers["webhook-timestamp"]}.${body}`);
@@ -40,7 +44,11 @@ describe("webhook-signature with keys in rotation", () => {
     const [current, old] = [whsec(), whsec()];
     const now = new Date();
     const until = new Date(now.getTime() + 1_000);
-    const sign = createWebhookSigner({ secret: current, signing: "hmac-sha256", previousSecrets: [{ secret: old, until }] });
+    const sign = createWebhookSigner({
+      secret: current,
+      signing: "hmac-sha256",
+      previousSecrets: [{ secret: old, until }],
+    });
     const during = headersAt(sign, now);
     expect(during["webhook-signature"]).toMatch(/^v1,\S+ v1,\S+$/);
     expect(verifiesWith(current, during)).toBe(true);
@@ -54,14 +62,20 @@ describe("webhook-signature with keys in rotation", () => {
   it("a single key signs once, exactly as the standardwebhooks package does", () => {
     const secret = whsec();
     const at = new Date();
-    expect(createWebhookSigner({ secret })("msg_m-1", at, payload)).toBe(new Webhook(secret).sign("msg_m-1", at, payload));
+    expect(createWebhookSigner({ secret })("msg_m-1", at, payload)).toBe(
+      new Webhook(secret).sign("msg_m-1", at, payload),
+    );
   });
 
   it("ed25519: v1a signatures that node:crypto verifies from the whpk_ public key, old and new during the overlap", () => {
     const [current, old] = [whsk(), whsk()];
     const now = new Date();
     const until = new Date(now.getTime() + 1_000);
-    const sign = createWebhookSigner({ secret: current, signing: "ed25519", previousSecrets: [{ secret: old, until }] });
+    const sign = createWebhookSigner({
+      secret: current,
+      signing: "ed25519",
+      previousSecrets: [{ secret: old, until }],
+    });
     const during = headersAt(sign, now);
     expect(during["webhook-signature"]).toMatch(/^v1a,[A-Za-z0-9+/]{86}== v1a,[A-Za-z0-9+/]{86}==$/);
     expect(receiverVerifies(ed25519PublicKey(current), during, payload)).toBe(true);

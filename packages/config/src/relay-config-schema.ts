@@ -205,7 +205,12 @@ export function resolveSigningSecret(
 
 /** An instant: YAML gives a string (or a Date, for an unquoted timestamp under the YAML 1.1 schema). */
 const instant = z.union([z.string(), z.date()], { error: required(INSTANT_FORMAT) }).transform((raw, ctx) => {
-  const ms = raw instanceof Date ? raw.getTime() : /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(raw) ? Date.parse(raw) : NaN;
+  const ms =
+    raw instanceof Date
+      ? raw.getTime()
+      : /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(raw)
+        ? Date.parse(raw)
+        : NaN;
   if (Number.isNaN(ms)) {
     ctx.addIssue({ code: "custom", message: INSTANT_FORMAT });
     return z.NEVER;
@@ -256,9 +261,7 @@ export function relayConfigSchema(options: SchemaOptions) {
         .regex(DESTINATION_NAME, "must be made of a-z, 0-9 and - (64 at most)"),
       url: urlField(options),
       secret: secretField(options),
-      signing: z
-        .enum(SIGNING_SCHEMES, { error: `must be ${SIGNING_SCHEMES.join(" or ")}` })
-        .default("hmac-sha256"),
+      signing: z.enum(SIGNING_SCHEMES, { error: `must be ${SIGNING_SCHEMES.join(" or ")}` }).default("hmac-sha256"),
       previousSecrets: z
         .array(z.strictObject({ secret: secretField(options), until: instant }), {
           error: "must be a list of { secret, until } (block style: a ${…} cannot stand unquoted in a flow mapping)",

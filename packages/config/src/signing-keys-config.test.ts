@@ -36,12 +36,16 @@ describe("RELAY_CONFIG signing keys", () => {
 
   it("signing: ed25519 takes whsk_ keys, and refuses a whsec_ one, naming the variable, never the value", () => {
     const [signed] = parseRelayConfig(
-      destination("secret: ${ED}\nsigning: ed25519\npreviousSecrets:\n  - secret: ${ED_OLD}\n    until: 2026-12-31T08:00:00+08:00"),
+      destination(
+        "secret: ${ED}\nsigning: ed25519\npreviousSecrets:\n  - secret: ${ED_OLD}\n    until: 2026-12-31T08:00:00+08:00",
+      ),
       options,
     );
     expect(signed).toMatchObject({ secret: WHSK, signing: "ed25519" });
     const found = problems(
-      destination("secret: ${ED}\nsigning: ed25519\npreviousSecrets:\n  - secret: ${OLD}\n    until: 2026-12-31T00:00:00Z"),
+      destination(
+        "secret: ${ED}\nsigning: ed25519\npreviousSecrets:\n  - secret: ${OLD}\n    until: 2026-12-31T00:00:00Z",
+      ),
     );
     expect(found).toEqual([
       "destinations[0].previousSecrets[0].secret: environment variable OLD must be whsk_ followed by the base64 of a 32-byte ed25519 seed",

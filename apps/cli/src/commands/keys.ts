@@ -20,7 +20,10 @@ export function keysCommand(ctx: CommandContext): Command {
     .command("public")
     .description("print the whpk_ public key of an ed25519 destination, for its receiver to verify v1a signatures")
     .argument("<destination>", "the destination's name in RELAY_CONFIG")
-    .addHelpText("after", "\nExit codes: 0 printed, 1 unknown destination, 64 not an ed25519 destination, 78 bad configuration.")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 printed, 1 unknown destination, 64 not an ed25519 destination, 78 bad configuration.",
+    )
     .action((name: string) => {
       const { io } = ctx;
       try {
