@@ -141,7 +141,8 @@ export class Spool {
   }: SpoolOptions): Promise<Spool> {
     await fs.mkdir(dir);
     const cursor = new CursorFile(fs, dir);
-    const { segments, nextSegment } = await recoverSegments(fs, dir, await cursor.read(), logger);
+    const read = await cursor.read();
+    const { segments, nextSegment } = await recoverSegments(fs, dir, read, logger);
     const size = segmentBytes ?? Math.min(MAX_SEGMENT_BYTES, Math.max(MIN_SEGMENT_BYTES, Math.floor(maxBytes / 8)));
     const spool = new Spool(
       dir,
@@ -156,6 +157,8 @@ export class Spool {
     if (spool.records > 0) {
       logger.warn({ dir, records: spool.records, bytes: spool.bytes }, "spool holds records from before the restart");
     }
+    // A new spool gets its cursor before its first record: from then on, a missing one is news.
+    if (read.found === "missing" && segments.length === 0) await spool.recordPosition({ segment: 0, offset: 0 });
     const freeBytes = await spool.freeBytes();
     // What the spool holds already is room it has: the limit is reached first if it fits in both.
     if (freeBytes !== null && maxBytes > freeBytes + spool.bytes) {
