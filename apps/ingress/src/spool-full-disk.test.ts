@@ -28,6 +28,8 @@ if (unavailable) {
 }
 
 const DISK_BYTES = 512 * 1024;
+// A child's start (tsx compiling the app) takes seconds on a loaded 2-core machine.
+const STARTUP_MS = 60_000;
 // About 1.8 KB a record: the 512 KB disk holds a few hundred.
 const body = (messageId: string) =>
   JSON.stringify({
@@ -131,8 +133,8 @@ describe.skipIf(unavailable !== null)("spool on a 512 KB disk that fills up (rea
       SPOOL_DIR: spoolDir,
     });
     const worker = spawn("worker", { ...common, FORWARD_URL: receiver.url, FORWARD_SECRET: SECRET });
-    await ingress.waitForLog(/ingress listening/);
-    await worker.waitForLog(/worker started/);
+    await ingress.waitForLog(/ingress listening/, STARTUP_MS);
+    await worker.waitForLog(/worker started/, STARTUP_MS);
     // The default SPOOL_MAX_BYTES (1 GiB) on a 512 KB disk: said at start, with both figures.
     const warning = await ingress.waitForLog(/larger than the free space/);
     expect(warning).toMatchObject({ level: "warn", maxBytes: 1_073_741_824 });
@@ -150,9 +152,9 @@ describe.skipIf(unavailable !== null)("spool on a 512 KB disk that fills up (rea
     expect(await readyz(port)).toEqual({ status: 503, redis: "down", spool: "failing" });
 
     await startRedis();
-    await ingress.waitForLog(/spool drained/, 30_000);
+    await ingress.waitForLog(/spool drained/, 60_000);
     await eventually(() => expect([...acknowledged].filter((id) => !delivered().has(id))).toEqual([]), {
-      timeoutMs: 30_000,
+      timeoutMs: 60_000,
     });
     const { freeBytes, totalBytes } = disk.usage();
     expect(freeBytes / totalBytes).toBeGreaterThanOrEqual(0.9);
@@ -171,10 +173,10 @@ describe.skipIf(unavailable !== null)("spool on a 512 KB disk that fills up (rea
       second.push(id);
     }
     await startRedis();
-    await eventually(() => expect(second.filter((id) => !delivered().has(id))).toEqual([]), { timeoutMs: 30_000 });
+    await eventually(() => expect(second.filter((id) => !delivered().has(id))).toEqual([]), { timeoutMs: 60_000 });
     await eventually(() => expect(segmentFiles(spoolDir)).toEqual([]));
     expect(ingress.logs.filter((l) => /damaged record/.test(String(l.msg)))).toEqual([]);
-  }, 150_000);
+  }, 300_000);
 
   it("killed (-9) while the disk is full, then restarted with Redis up: every acknowledged callback delivered, no damaged record, the disk freed", async () => {
     disk = await mountSmallFileSystem(DISK_BYTES);
@@ -190,7 +192,7 @@ describe.skipIf(unavailable !== null)("spool on a 512 KB disk that fills up (rea
     };
     await stopRedis();
     const first = spawn("ingress", env);
-    await first.waitForLog(/ingress listening/);
+    await first.waitForLog(/ingress listening/, STARTUP_MS);
     const alive = () => first.child.exitCode === null && first.child.signalCode === null;
 
     // Full, and still sent to (4 senders) when the kill lands.
@@ -212,14 +214,14 @@ describe.skipIf(unavailable !== null)("spool on a 512 KB disk that fills up (rea
       FORWARD_URL: receiver.url,
       FORWARD_SECRET: SECRET,
     });
-    await second.waitForLog(/spool drained/, 30_000);
-    await worker.waitForLog(/worker started/);
+    await second.waitForLog(/spool drained/, 60_000);
+    await worker.waitForLog(/worker started/, STARTUP_MS);
     await eventually(() => expect(acknowledged.filter((id) => !delivered().has(id))).toEqual([]), {
-      timeoutMs: 30_000,
+      timeoutMs: 60_000,
     });
     expect(second.logs.filter((l) => /damaged record|unreadable/.test(String(l.msg)))).toEqual([]);
     expect(segmentFiles(spoolDir)).toEqual([]);
     const { freeBytes, totalBytes } = disk.usage();
     expect(freeBytes / totalBytes).toBeGreaterThanOrEqual(0.9);
-  }, 120_000);
+  }, 300_000);
 });
