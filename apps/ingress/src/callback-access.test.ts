@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
+import { createServer, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CALLBACK_QUEUE } from "@yuju-relay/queue";
@@ -62,6 +62,14 @@ async function startIngress(env: Record<string, string>) {
   return { ingress, url: `http://127.0.0.1:${port}/notice`, opsUrl: `http://127.0.0.1:${String(ops.port)}` };
 }
 
+/** Whether this machine has IPv6 (some containers have it off): the IPv6 calls need it. */
+const hasIpv6 = () =>
+  new Promise<boolean>((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(0, "::1", () => probe.close(() => resolve(true)));
+  });
+
 const metric = async (opsUrl: string, pattern: RegExp) =>
   Number(pattern.exec(await (await fetch(`${opsUrl}/metrics`)).text())?.[1] ?? 0);
 
@@ -72,12 +80,14 @@ describe("who may call: CALLBACK_ALLOWED_IPS, token rotation, AUTH_FAILURE_LIMIT
   let opsUrl: string;
   let redis: Redis;
   let queue: Queue;
+  let ipv6 = false;
 
   beforeAll(async () => {
+    ipv6 = await hasIpv6();
     // HOST :: (dual stack): IPv4 callers arrive as ::ffff:127.0.0.1, which the list must read as 127.0.0.1.
     ({ ingress, url, opsUrl } = await startIngress({
       QUEUE_PREFIX: prefix,
-      HOST: "::",
+      HOST: ipv6 ? "::" : "0.0.0.0",
       CALLBACK_ALLOWED_IPS: "127.0.0.1, 127.0.0.3/32, 2001:db8::/32",
       CALLBACK_TOKEN: `${NEW_TOKEN}, ${OLD_TOKEN}`,
       AUTH_FAILURE_LIMIT: "20",
@@ -98,12 +108,12 @@ describe("who may call: CALLBACK_ALLOWED_IPS, token rotation, AUTH_FAILURE_LIMIT
     expect(withheld.status).toBe(403);
     expect(JSON.parse(withheld.body)).toEqual({ error: "address not allowed" });
     expect((await call(url, body("m-403", NEW_TOKEN), { from: "127.0.0.2" })).status).toBe(403);
-    expect((await call(url, body("m-403-v6", NEW_TOKEN), { from: "::1" })).status).toBe(403);
+    if (ipv6) expect((await call(url, body("m-403-v6", NEW_TOKEN), { from: "::1" })).status).toBe(403);
     expect(await queue.count()).toBe(before);
-    expect(await metric(opsUrl, /yuju_callbacks_total\{outcome="forbidden",app="ingress"\} (\d+)/)).toBe(3);
+    expect(await metric(opsUrl, /yuju_callbacks_total\{outcome="forbidden",app="ingress"\} (\d+)/)).toBe(ipv6 ? 3 : 2);
     // Logged once a minute per address: 127.0.0.2 twice refused, one line; ::1 one line.
     const lines = ingress.logs.filter((l) => /not in CALLBACK_ALLOWED_IPS/.test(String(l.msg)));
-    expect(lines.map((l) => l.ip).sort()).toEqual(["127.0.0.2", "::1"]);
+    expect(lines.map((l) => l.ip).sort()).toEqual(ipv6 ? ["127.0.0.2", "::1"] : ["127.0.0.2"]);
   });
 
   it("ignores X-Forwarded-For without TRUST_PROXY_HOPS: a forged header changes nothing", async () => {
