@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eventually, messageCallback, startReceiver, type Receiver } from "@yuju-relay/testing";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import type { CallbackJobResult } from "./process-callback.ts";
+import type { CallbackJobResult } from "@yuju-relay/queue";
 import { acceptedIds, startRelayStack } from "./testing/relay-stack.ts";
 
 describe("a worker SIGKILLed in the middle of a fan-out (real child processes)", () => {
