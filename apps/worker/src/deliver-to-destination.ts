@@ -52,7 +52,16 @@ export function createDestinationProcessor(deps: {
         attempts: [
           {
             eventId: event.id,
-            ...attemptRecord({ destination: name, attempt, inline: false, facts, outcome, webhookId, jobId: job.id ?? null, reason }),
+            ...attemptRecord({
+              destination: name,
+              attempt,
+              inline: false,
+              facts,
+              outcome,
+              webhookId,
+              jobId: job.id ?? null,
+              reason,
+            }),
           },
         ],
       });

@@ -106,12 +106,7 @@ export class DestinationGates {
   private async takeSlots(names: string[]): Promise<boolean[]> {
     const keys = names.map((name) => this.queues.get(name)!.keys.limiter!);
     const maxima = names.map((name) => this.destinations.get(name)?.rateLimit ?? NO_RATE_LIMIT);
-    const room = await (this.redis as SlotRedis)[TAKE_SLOTS_COMMAND](
-      keys.length,
-      ...keys,
-      ...maxima,
-      RATE_WINDOW_MS,
-    );
+    const room = await (this.redis as SlotRedis)[TAKE_SLOTS_COMMAND](keys.length, ...keys, ...maxima, RATE_WINDOW_MS);
     return room.map((r) => r === 1);
   }
 

@@ -4,7 +4,7 @@ import { DestinationHealth } from "./destination-health.ts";
 describe("DestinationHealth (the inline circuit breaker)", () => {
   it("opens after consecutive failures, lets one probe through after the cool-down, and closes on its success", () => {
     let now = 0;
-    const health = new DestinationHealth(3, 1_000, () => now);
+    const health = new DestinationHealth(3, 1_000, Infinity, () => now);
     for (let i = 0; i < 2; i++) {
       expect(health.tryInline()).toBe(true);
       health.failed();
@@ -31,9 +31,18 @@ describe("DestinationHealth (the inline circuit breaker)", () => {
     expect(health.tryInline()).toBe(true);
   });
 
+  it("holds at most maxInFlight attempts at once", () => {
+    const health = new DestinationHealth(3, 1_000, 2);
+    expect(health.tryInline()).toBe(true);
+    expect(health.tryInline()).toBe(true);
+    expect(health.tryInline()).toBe(false);
+    health.succeeded();
+    expect(health.tryInline()).toBe(true);
+  });
+
   it("frees the probe's slot on an answer that says nothing of health", () => {
     let now = 0;
-    const health = new DestinationHealth(1, 100, () => now);
+    const health = new DestinationHealth(1, 100, Infinity, () => now);
     health.tryInline();
     health.failed();
     now = 100;

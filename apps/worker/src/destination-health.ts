@@ -7,40 +7,57 @@
  *   half-open  one inline attempt at a time (a probe): success closes it, failure opens it again
  * A refusal (400, 401 …) is the event's fault, not the destination's health; 429 and 410 have their
  * own answers (rate limit, pause) and do not count either.
+ *
+ * Besides, at most `maxInFlight` inline attempts to the destination at once (half the callback
+ * job slots): a destination that starts to hang holds that many slots until INLINE_TIMEOUT, never
+ * all of them, so the other destinations' events keep flowing while the breaker learns.
  */
 export class DestinationHealth {
   private failures = 0;
   private openUntil = 0;
   private probing = false;
+  private inFlight = 0;
 
   constructor(
     private readonly failuresToOpen: number,
     private readonly coolDownMs: number,
+    private readonly maxInFlight = Infinity,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Takes a slot for an inline attempt, or says no; every taken slot is given back by `succeeded` or `failed`. */
+  /**
+   * Takes a slot for an inline attempt, or says no; every taken slot is given back by `succeeded`,
+   * `failed` or `neutral`.
+   */
   tryInline(): boolean {
-    if (this.failures < this.failuresToOpen) return true;
-    if (this.now() < this.openUntil || this.probing) return false;
-    this.probing = true;
+    if (this.inFlight >= this.maxInFlight) return false;
+    if (this.failures >= this.failuresToOpen) {
+      if (this.now() < this.openUntil || this.probing) return false;
+      this.probing = true;
+    }
+    this.inFlight++;
     return true;
   }
 
   succeeded(): void {
     this.failures = 0;
-    this.probing = false;
+    this.release();
   }
 
   failed(): void {
     this.failures++;
-    this.probing = false;
+    this.release();
     if (this.failures >= this.failuresToOpen) this.openUntil = this.now() + this.coolDownMs;
   }
 
-  /** An attempt that says nothing of the destination's health (a refusal, 429, 410): frees a probe's slot. */
+  /** An attempt that says nothing of the destination's health (a refusal, 429, 410), or one not made. */
   neutral(): void {
+    this.release();
+  }
+
+  private release(): void {
     this.probing = false;
+    this.inFlight = Math.max(0, this.inFlight - 1);
   }
 
   get state(): "closed" | "open" | "half-open" {

@@ -129,7 +129,15 @@ export function createFanOut(deps: FanOutDeps) {
       metrics.delivery(name, "delivered");
       if (logger.isLevelEnabled("info")) {
         logger.info(
-          { destination: name, callbackJobId: source.callbackJobId, eventId: event.id, ...eventSubject(event), status: delivered.status, durationMs: delivered.durationMs, inline: true },
+          {
+            destination: name,
+            jobId: source.callbackJobId,
+            eventId: event.id,
+            ...eventSubject(event),
+            status: delivered.status,
+            durationMs: delivered.durationMs,
+            inline: true,
+          },
           "event delivered",
         );
       }
@@ -138,7 +146,14 @@ export function createFanOut(deps: FanOutDeps) {
       const facts = factsOf(error, startedAt, started);
       if (facts.status !== null) metrics.answered(name, facts.status, facts.durationMs);
       const reason = (error as Error).message;
-      const subject = { destination: name, callbackJobId: source.callbackJobId, eventId: event.id, ...eventSubject(event), err: reason, inline: true };
+      const subject = {
+        destination: name,
+        jobId: source.callbackJobId,
+        eventId: event.id,
+        ...eventSubject(event),
+        err: reason,
+        inline: true,
+      };
       if (error instanceof DestinationRateLimited) {
         health?.neutral();
         const waitMs = Math.min(error.retryAfterMs, destination.retry.maxDelayMs);
@@ -158,8 +173,11 @@ export function createFanOut(deps: FanOutDeps) {
       const final = error instanceof DeliveryRefused || destination.attempts <= 1;
       if (error instanceof DeliveryRefused) health?.neutral();
       else health?.failed();
-      metrics.delivery(name, final ? "failed" : "retrying");
-      logger[final ? "error" : "warn"](subject, final ? "delivery failed (kept for replay)" : "inline delivery failed: handed to its queue");
+      // A final failure is counted and logged once, by its job's failure (it fails at once, unsent).
+      if (!final) {
+        metrics.delivery(name, "retrying");
+        logger.warn(subject, "inline delivery failed: handed to its queue");
+      }
       const handover: Handover = final
         ? { destination, priorAttempts: 1, failedInline: reason }
         : { destination, priorAttempts: 1, delayMs: backoffs.get(name)?.(1, undefined, error as Error) ?? 0 };
@@ -196,7 +214,13 @@ export function createFanOut(deps: FanOutDeps) {
     if (roomChecks.length > 0) await Promise.all(roomChecks);
 
     const [handedOver, inlineEnds] = await Promise.all([
-      queued.length > 0 ? enqueue(event, queued.map((q) => q.handover), source) : Promise.resolve([]),
+      queued.length > 0
+        ? enqueue(
+            event,
+            queued.map((q) => q.handover),
+            source,
+          )
+        : Promise.resolve([]),
       Promise.all(inline.map((destination) => attemptInline(destination, event, source))),
     ]);
     const retries = inlineEnds.flatMap((end) => (end.handover ? [end.handover] : []));
@@ -204,7 +228,8 @@ export function createFanOut(deps: FanOutDeps) {
 
     const at = new Date().toISOString();
     const statuses: Array<{ name: string; status: DestinationStatus }> = [];
-    for (const f of d.filtered ?? []) statuses.push({ name: f.name, status: { state: "filtered", reason: f.reason, jobId: null, at } });
+    for (const f of d.filtered ?? [])
+      statuses.push({ name: f.name, status: { state: "filtered", reason: f.reason, jobId: null, at } });
     queued.forEach((q, i) => {
       const state = handedOver[i];
       if (state === "taken") return;
@@ -218,7 +243,9 @@ export function createFanOut(deps: FanOutDeps) {
       attempts: inlineEnds.map((end) => end.write),
     });
     return {
-      delivered: inlineEnds.filter((end) => end.write.attempt.outcome === "delivered").map((end) => end.write.attempt.destination),
+      delivered: inlineEnds
+        .filter((end) => end.write.attempt.outcome === "delivered")
+        .map((end) => end.write.attempt.destination),
       queued: [...queued.map((q) => q.handover.destination.name), ...retries.map((h) => h.destination.name)],
     };
   };

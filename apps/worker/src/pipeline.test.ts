@@ -193,7 +193,9 @@ describe("pipeline: retries, failures and duplicates", () => {
       expect(found?.destinations.default?.state).toBe("delivered");
       return found!;
     });
-    expect(record.attempts).toMatchObject([{ destination: "default", attempt: 1, inline: true, status: 200, outcome: "delivered" }]);
+    expect(record.attempts).toMatchObject([
+      { destination: "default", attempt: 1, inline: true, status: 200, outcome: "delivered" },
+    ]);
     expect(await pipeline.deliveries.getJob("msg_dup-1")).toBeUndefined();
     expect(receiver.deliveries.filter((d) => d.headers["webhook-id"] === "msg_dup-1")).toHaveLength(1);
   });

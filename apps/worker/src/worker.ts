@@ -144,9 +144,21 @@ export async function startWorker(
   for (const d of enabled) {
     delivers.set(
       d.name,
-      createSignedDelivery({ url: d.url, secret: d.secret, timeoutMs: d.timeoutMs, maxSockets: config.WORKER_CONCURRENCY }),
+      createSignedDelivery({
+        url: d.url,
+        secret: d.secret,
+        timeoutMs: d.timeoutMs,
+        maxSockets: config.WORKER_CONCURRENCY,
+      }),
     );
-    healths.set(d.name, new DestinationHealth(INLINE_BREAKER.failuresToOpen, INLINE_BREAKER.coolDownMs));
+    healths.set(
+      d.name,
+      new DestinationHealth(
+        INLINE_BREAKER.failuresToOpen,
+        INLINE_BREAKER.coolDownMs,
+        Math.max(1, Math.floor(config.WORKER_CONCURRENCY / 2)),
+      ),
+    );
     backoffs.set(d.name, deliveryBackoff(d));
   }
   const fanOut = createFanOut({

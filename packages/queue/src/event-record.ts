@@ -280,7 +280,8 @@ export async function recordEventsAndAttempts(
   const pipeline = client.pipeline() as unknown as RecordingRedis;
   void pipeline[RECORD_EVENTS_COMMAND](...recordEventsArgs(prefix, ttlMs, events));
   void pipeline[RECORD_ATTEMPTS_COMMAND](...recordAttemptsArgs(prefix, ttlMs, attempts));
-  const replies = (await (pipeline as unknown as { exec(): Promise<Array<[Error | null, unknown]> | null> }).exec()) ?? [];
+  const replies =
+    (await (pipeline as unknown as { exec(): Promise<Array<[Error | null, unknown]> | null> }).exec()) ?? [];
   const failed = replies.find(([error]) => error);
   if (failed) throw failed[0];
 }
@@ -323,7 +324,11 @@ export interface EventRecord {
   attempts: DeliveryAttempt[];
 }
 
-export async function readEventRecord(redis: RedisClient, prefix: string, eventId: string): Promise<EventRecord | null> {
+export async function readEventRecord(
+  redis: RedisClient,
+  prefix: string,
+  eventId: string,
+): Promise<EventRecord | null> {
   const [hash, attempts] = await Promise.all([
     redis.hgetall(eventRecordKey(prefix, eventId)),
     redis.lrange(eventAttemptsKey(prefix, eventId), 0, -1),
