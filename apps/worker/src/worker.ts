@@ -104,7 +104,6 @@ export async function startWorker(
   const metrics = createWorkerMetrics(registry);
   const connection = createWorkerConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER });
   connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
-  const claims = config.DEDUP_WINDOW > 0 ? new EventClaims(connection, config.QUEUE_PREFIX, config.DEDUP_WINDOW) : null;
   // Every queue alike: how fast a dead worker's jobs come back, and how many deaths a job survives
   // (config.ts says why); how long finished jobs stay visible.
   const common = {
@@ -137,7 +136,14 @@ export async function startWorker(
     Math.max(config.KEEP_COMPLETED_AGE, config.KEEP_FAILED_AGE),
   );
   const gates = new DestinationGates(connection, deliveryQueues, new Map(enabled.map((d) => [d.name, d])), metrics);
-  await gates.start();
+  // Each batch of claims also reads every destination's pause and rate limit, for the inline fan-out.
+  const claims =
+    config.DEDUP_WINDOW > 0
+      ? new EventClaims(connection, config.QUEUE_PREFIX, config.DEDUP_WINDOW, {
+          queues: gates.watched(),
+          onGates: (states) => gates.observe(states),
+        })
+      : null;
   const delivers = new Map<string, DeliverEvent>();
   const healths = new Map<string, DestinationHealth>();
   const backoffs = new Map<string, ReturnType<typeof deliveryBackoff>>();
@@ -327,7 +333,6 @@ export async function startWorker(
       // worker.close() waits for active jobs without a limit, and may never return while Redis is
       // unreachable: bound it, then force. Jobs cut short keep their lock until it expires and are
       // then picked up again by another worker (at-least-once; deliveries keep their webhook-id).
-      gates.stop();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), config.WORKER_CLOSE_TIMEOUT);
