@@ -131,11 +131,10 @@ export async function startWorker(
     );
     healths.set(
       d.name,
-      new DestinationHealth(
-        INLINE_BREAKER.failuresToOpen,
-        INLINE_BREAKER.coolDownMs,
-        Math.max(1, Math.floor(config.WORKER_CONCURRENCY / 2)),
-      ),
+      new DestinationHealth(INLINE_BREAKER.failuresToOpen, INLINE_BREAKER.coolDownMs, {
+        max: Math.max(1, Math.floor(config.WORKER_CONCURRENCY / 2)),
+        afterMs: config.INLINE_TIMEOUT / 10,
+      }),
     );
     backoffs.set(d.name, deliveryBackoff(d));
   }
