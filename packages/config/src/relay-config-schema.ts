@@ -337,5 +337,3 @@ export function relayConfigSchema(options: SchemaOptions) {
       });
     });
 }
-
-export type RelayConfig = z.infer<ReturnType<typeof relayConfigSchema>>;

@@ -1,5 +1,6 @@
 import { Job, type Queue } from "bullmq";
 import type { RedisClient } from "./connections.ts";
+import { ORDERED_DELIVERY } from "./job-catalog.ts";
 
 /**
  * The order of one ordered destination's conversations, in Redis beside its BullMQ queue: for each
@@ -52,8 +53,10 @@ return redis.call("ZRANGE", KEYS[1], 0, 0)[1] or ""
 `;
 
 // KEYS[1] the conversation's set. ARGV[1] job id. Removes it; returns the head that is now due.
+// A job that was not in line (a replay of a delivered event) ends no turn: false, nothing to
+// promote; else the head would be promoted, cutting short a retrying head's backoff.
 const RELEASE = `
-redis.call("ZREM", KEYS[1], ARGV[1])
+if redis.call("ZREM", KEYS[1], ARGV[1]) == 0 then return false end
 return redis.call("ZRANGE", KEYS[1], 0, 0)[1]
 `;
 
@@ -126,14 +129,23 @@ export class ConversationOrder {
       jobId,
       this.queue.toKey(""),
     );
-    return RESERVATIONS[code] ?? "taken";
+    const reservation = RESERVATIONS[code];
+    // An unknown reply is a script and code out of step: adding nothing would lose the event.
+    if (!reservation) throw new Error(`conversation order: unexpected reservation reply ${String(code)}`);
+    return reservation;
   }
 
   async turn(conversation: string, jobId: string): Promise<Turn> {
-    return TURNS[await this.commands.conversationPosition(this.setKey(conversation), jobId)] ?? "absent";
+    const code = await this.commands.conversationPosition(this.setKey(conversation), jobId);
+    const turn = TURNS[code];
+    if (!turn) throw new Error(`conversation order: unexpected position reply ${String(code)}`);
+    return turn;
   }
 
-  /** Takes the delivery out of the line (delivered, or failed for good and skipped); returns who is next. */
+  /**
+   * Takes the delivery out of the line (delivered, or failed for good and skipped); returns who is
+   * next, or null when the delivery was not in line (then no turn ended).
+   */
   async release(conversation: string, jobId: string): Promise<string | null> {
     return (await this.commands.conversationRelease(this.setKey(conversation), jobId)) ?? null;
   }
@@ -149,6 +161,22 @@ export class ConversationOrder {
       if (/is not in the delayed state|Missing key for job/.test((error as Error).message)) return;
       throw error;
     }
+  }
+
+  /**
+   * Promotes the conversation's head only if it is parked for its turn (a year ahead): a turn that
+   * ended without promoting it (a worker killed between the release and the promote) would
+   * otherwise hold the conversation for good. A head retrying after its backoff, running or waiting
+   * is left as it is: a replayed event that comes by must not cut a backoff short.
+   */
+  async promoteStrandedHead(conversation: string): Promise<void> {
+    const [head] = await this.redisClient.zrange(this.setKey(conversation), 0, 0);
+    if (head === undefined) return;
+    const score = await this.redisClient.zscore(this.queue.keys.delayed!, head);
+    if (score === null) return;
+    // BullMQ scores a delayed job by its due time in ms × 0x1000 (plus a counter).
+    const dueAt = Math.floor(Number(score) / 0x1000);
+    if (dueAt - Date.now() > ORDERED_DELIVERY.parkedForMs / 2) await this.promote(head);
   }
 
   /** Releases a delivery and promotes the one now due: the end of a turn. */
