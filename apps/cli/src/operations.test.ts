@@ -22,7 +22,7 @@ function json<T = Record<string, unknown>>(stdout: string): T {
 interface DeliveryJson {
   destination: string;
   state: string;
-  attempts: number;
+  attemptsMade: number;
   lastStatus: number | null;
   answer: string | null;
   deliveredAt: string | null;
@@ -81,8 +81,8 @@ describe("relay event, failed, stats, pause, resume, replay (real Redis, real re
     expect(stdout).toMatch(
       /^callback job \d+ \[message\]: completed \(queued for crm\), received \S+, attempts 1\/15$/m,
     );
-    expect(stdout).toMatch(/│ crm\s+│ completed │ 1\/15\s+│ 200\s+│ \d{4}-\S+Z │ msg_m-delivered │/);
-    expect(stdout).toMatch(/│ tickets\s+│ none .*not wanted by its filter/);
+    expect(stdout).toMatch(/│ crm\s+│ delivered │ 1\/15\s+│ 200\s+│ \d{4}-\S+Z │ msg_m-delivered │/);
+    expect(stdout).toMatch(/│ tickets\s+│ filtered .*not wanted by its filter/);
     expect(stdout).not.toContain(SECRET);
 
     const report = json<{ eventId: string; type: string; kind: string; callback: { state: string } }>(
@@ -94,17 +94,22 @@ describe("relay event, failed, stats, pause, resume, replay (real Redis, real re
 
   it("event: a failed delivery, a retrying one, and an invalid body", async () => {
     const failed = await deliveriesOf("m-failed");
-    expect(failed.tickets).toMatchObject({ state: "failed", attempts: 1, lastStatus: 400, webhookId: "msg_m-failed" });
+    expect(failed.tickets).toMatchObject({
+      state: "failed",
+      attemptsMade: 1,
+      lastStatus: 400,
+      webhookId: "msg_m-failed",
+    });
     expect(failed.tickets!.answer).toMatch(/answered 400: \{\} \(not retried\)/);
 
     const retrying = await deliveriesOf("msg_m-retrying");
-    expect(retrying.archive).toMatchObject({ state: "retrying", attempts: 1, lastStatus: 503, deliveredAt: null });
+    expect(retrying.archive).toMatchObject({ state: "retrying", attemptsMade: 1, lastStatus: 503, deliveredAt: null });
 
     const invalid = await relay.relay("event", "m-invalid");
     expect(invalid.code).toBe(0);
     expect(invalid.stdout).toMatch(/callback job \d+ \[message\]: failed/);
     expect(invalid.stdout).toMatch(/reason: invalid message callback: data\.type: expected an integer/);
-    expect(invalid.stdout).toMatch(/none: the callback job failed before its fan-out/);
+    expect(invalid.stdout).toMatch(/destinations: none: the callback job failed before its fan-out/);
     // Found without a scan: the worker indexed the failed callback job for as long as failed jobs are kept.
     const jobId = /callback job (\d+)/.exec(invalid.stdout)![1];
     expect(await redis.get(callbackIndexKey(relay.prefix, "msg_m-invalid"))).toBe(jobId);
@@ -202,7 +207,7 @@ describe("relay event, failed, stats, pause, resume, replay (real Redis, real re
     // Each replay left a line in the job's log; `relay event` shows it, with the webhook-id used.
     await eventually(async () => expect(await jobState("crm", "msg_m-delivered")).toBe("completed"));
     const crmJob = (await deliveriesOf("m-delivered")).crm!;
-    expect(crmJob).toMatchObject({ state: "completed", webhookId: "msg_m-delivered_r1" });
+    expect(crmJob).toMatchObject({ state: "delivered", webhookId: "msg_m-delivered_r1" });
     expect(crmJob.log).toEqual([
       expect.stringMatching(/^\d{4}-\S+Z relay replay m-delivered: completed job moved back to wait/),
       expect.stringMatching(/^\d{4}-\S+Z relay replay m-delivered --as-new: .*webhook-id msg_m-delivered_r1$/),

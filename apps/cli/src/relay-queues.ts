@@ -4,23 +4,17 @@ import {
   createDeliveryQueue,
   createWorkerConnection,
   isConnected,
-  type CallbackJobData,
   type DeliveryJobData,
   type RedisClient,
 } from "@yuju-relay/queue";
+import type { EventSources } from "@yuju-relay/inspector";
 import type { Queue } from "bullmq";
 import type { CliConfig } from "./cli-env.ts";
 import { CliError, configErrorLine } from "./cli-error.ts";
 import { EXIT } from "./exit-codes.ts";
 
 /** The queues the worker uses, opened as the worker opens them: the same REDIS_URL, prefix and RELAY_CONFIG. */
-export interface RelayQueues {
-  redis: RedisClient;
-  prefix: string;
-  callbacks: Queue<CallbackJobData>;
-  /** Every configured destination's queue (disabled ones too: they may still hold jobs), by name. */
-  deliveries: ReadonlyMap<string, Queue<DeliveryJobData>>;
-  retention: { completedMs: number; failedMs: number };
+export interface RelayQueues extends EventSources {
   close(): Promise<void>;
 }
 

@@ -52,12 +52,25 @@ export interface CallbackView {
   outcome: string | null;
   /** The destinations its fan-out queued the event for, when it completed. */
   queuedFor: string[] | null;
+  /** Why a completed job queued nothing (`no destination is configured`, `no destination wants it`). */
+  outcomeReason: string | null;
+  /** The job this one's event was a duplicate of, when its outcome is `duplicate`. */
+  firstJobId: string | null;
+  /** When the job entered the queue, was first taken by a worker, and ended. */
+  queuedAt: string | null;
+  processedAt: string | null;
+  finishedAt: string | null;
   /** The job's last log lines: each `relay replay` writes one. */
   log: string[];
 }
 
 export async function callbackView(job: Job<CallbackJobData>): Promise<CallbackView> {
-  const result = (job.returnvalue ?? null) as { outcome?: string; destinations?: string[] } | null;
+  const result = (job.returnvalue ?? null) as {
+    outcome?: string;
+    destinations?: string[];
+    reason?: string;
+    firstJobId?: string;
+  } | null;
   return {
     jobId: job.id ?? "",
     state: await shownState(job),
@@ -68,6 +81,11 @@ export async function callbackView(job: Job<CallbackJobData>): Promise<CallbackV
     failedReason: reasonExcerpt(job.failedReason),
     outcome: result?.outcome ?? null,
     queuedFor: result?.destinations ?? null,
+    outcomeReason: result?.reason ?? null,
+    firstJobId: result?.firstJobId ?? null,
+    queuedAt: iso(job.timestamp),
+    processedAt: iso(job.processedOn),
+    finishedAt: iso(job.finishedOn),
     log: [],
   };
 }
