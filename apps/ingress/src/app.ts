@@ -1,10 +1,12 @@
 import Router from "@koa/router";
 import type { Logger } from "@yuju-relay/logging";
 import { callbackSubject } from "@yuju-relay/protocol";
+import type { RefusalLog } from "@yuju-relay/queue";
 import Koa from "koa";
 import type { IngestOutcome } from "./ingest-callback.ts";
 import { publicReadinessDetails, type IngressReadiness } from "./readiness.ts";
 import { readCallbackBody } from "./read-callback-body.ts";
+import { refusalRecorder } from "./refusal-recorder.ts";
 
 export interface IngressAppDeps {
   ingest: (text: string, route: string, method: string) => Promise<IngestOutcome>;
@@ -19,6 +21,8 @@ export interface IngressAppDeps {
   isDraining: () => boolean;
   /** Counts each callback's outcome (metrics). */
   countOutcome?: (outcome: IngestOutcome["outcome"] | "too_large" | "unreadable") => void;
+  /** Keeps a refused callback for the dashboard's /refused page; returns at once (refusal-log.ts). */
+  recordRefusal?: RefusalLog["record"];
 }
 
 /**
@@ -38,9 +42,11 @@ export function createIngressApp({
   readiness,
   isDraining,
   countOutcome = () => {},
+  recordRefusal = () => {},
 }: IngressAppDeps): Koa {
   const app = new Koa();
   const router = new Router();
+  app.use(refusalRecorder(recordRefusal));
 
   app.use(async (ctx, next) => {
     try {
@@ -66,6 +72,7 @@ export function createIngressApp({
         return;
       }
       const read = await readCallbackBody(ctx.req, bodyLimit);
+      if (read.ok) ctx.state.callbackText = read.text;
       if (!read.ok) {
         countOutcome(read.status === 413 ? "too_large" : "unreadable");
         logger.warn({ path, status: read.status, error: read.error }, "callback body refused");
