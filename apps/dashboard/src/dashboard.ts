@@ -7,8 +7,15 @@ import type { Logger } from "@yuju-relay/logging";
 import { destinationNames } from "@yuju-relay/config";
 import { createCallbackQueue, createDeliveryQueue, createWorkerConnection } from "@yuju-relay/queue";
 import Koa from "koa";
+import type { EventSources } from "@yuju-relay/inspector";
 import { basicAuthGuard } from "./basic-auth-guard.ts";
+import { BulkReplays } from "./bulk-replays.ts";
+import { inspectorPages } from "./event-pages.ts";
+import { inspectorApi } from "./inspector-api.ts";
+import { requestGuard } from "./request-guard.ts";
 import type { DashboardConfig } from "./config.ts";
+
+const INSPECTOR_API = /^\/api\/(events|conversations|refused|replays)(\/|$)/;
 
 export interface RunningDashboard {
   server: Server;
@@ -27,10 +34,11 @@ export async function startDashboard(config: DashboardConfig, logger: Logger): P
   connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
   // The callbacks, then each destination's deliveries: Bull Board shows a 410's pause on its queue,
   // and its Resume button ends it.
-  const queues = [
-    createCallbackQueue(connection, config.QUEUE_PREFIX),
-    ...destinations.map((name) => createDeliveryQueue(connection, config.QUEUE_PREFIX, name)),
-  ];
+  const callbacks = createCallbackQueue(connection, config.QUEUE_PREFIX);
+  const deliveries = new Map(
+    destinations.map((name) => [name, createDeliveryQueue(connection, config.QUEUE_PREFIX, name)] as const),
+  );
+  const queues = [callbacks, ...deliveries.values()];
 
   const board = new KoaAdapter();
   board.setBasePath("/");
@@ -40,6 +48,17 @@ export async function startDashboard(config: DashboardConfig, logger: Logger): P
     options: { uiConfig: { boardTitle: "Yuju Relay" } },
   });
 
+  const sources: EventSources = {
+    redis: connection,
+    prefix: config.QUEUE_PREFIX,
+    callbacks,
+    deliveries,
+    retention: { completedMs: config.KEEP_COMPLETED_AGE, failedMs: config.KEEP_FAILED_AGE },
+  };
+  const bulk = new BulkReplays(sources);
+  const api = inspectorApi(sources, bulk);
+  const pages = inspectorPages(sources, { readOnly: config.DASHBOARD_READ_ONLY });
+
   const app = new Koa();
   // Unauthenticated, for container health checks; says nothing about the queues.
   app.use(async (ctx, next) => {
@@ -47,6 +66,13 @@ export async function startDashboard(config: DashboardConfig, logger: Logger): P
     ctx.body = { status: "ok" };
   });
   app.use(basicAuthGuard({ user: config.DASHBOARD_USER, password: config.DASHBOARD_PASSWORD }));
+  // The event inspector first: its paths (/events …, /api/events …) are not Bull Board's.
+  app.use(pages.routes());
+  // Bull Board's own API (/api/queues …) keeps its own rules: its UI does not send X-Relay-Request.
+  const guard = requestGuard({ readOnly: config.DASHBOARD_READ_ONLY });
+  app.use((ctx, next) => (INSPECTOR_API.test(ctx.path) ? guard(ctx, next) : next()));
+  app.use(api.routes());
+  app.use(api.allowedMethods());
   app.use(board.registerPlugin());
 
   const server = app.listen(config.DASHBOARD_PORT, config.HOST);
@@ -64,6 +90,7 @@ export async function startDashboard(config: DashboardConfig, logger: Logger): P
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      bulk.cancelAll();
       await Promise.all(queues.map((q) => q.close()));
       await connection.quit().catch(() => connection.disconnect());
       logger.info("dashboard stopped");
