@@ -9,11 +9,25 @@ export interface FanOutSource {
   receivedAt: string;
 }
 
+/** One delivery handed to its destination's queue, and what the inline attempt before it (if any) left. */
+export interface Handover {
+  destination: Destination;
+  /** 1 after a failed inline attempt: the job has one attempt fewer. */
+  priorAttempts?: number;
+  /** The backoff after that attempt: the job starts this much later. */
+  delayMs?: number;
+  /** The inline attempt's final failure: the job fails with it without sending again (see DeliveryJobData). */
+  failedInline?: string;
+}
+
+/** Where the handed-over delivery now stands: runnable (`queued`), parked behind its conversation (`waiting`), or already taken. */
+export type HandoverState = "queued" | "waiting" | "taken";
+
 export type EnqueueDeliveries = (
   event: RelayEvent,
-  destinations: readonly Destination[],
+  handovers: readonly Handover[],
   source: FanOutSource,
-) => Promise<void>;
+) => Promise<HandoverState[]>;
 
 /**
  * Every delivery job is created here: one job per event and destination, in that destination's
@@ -22,7 +36,7 @@ export type EnqueueDeliveries = (
  * job first takes its turn in its conversation (ordered-delivery.ts).
  *
  * The adds of one turn of the event loop go to each queue as one `addBulk` (one pipeline): a burst of
- * callbacks fanned out to three destinations costs three round trips, not three per callback. A
+ * callbacks handed to three destinations costs three round trips, not three per callback. A
  * pipeline is not a transaction: a batch that fails half-way fails every callback job in it, and
  * their retries add what is missing.
  */
@@ -43,17 +57,21 @@ export function createDeliveryEnqueuer(
       ),
     );
   }
-  return async (event, destinations, source) => {
+  return async (event, handovers, source) => {
     const messageId = event.type === "message.received" ? event.data.messageId : null;
-    await Promise.all(
-      destinations.map((destination) => {
+    return Promise.all(
+      handovers.map(async ({ destination, priorAttempts, delayMs, failedInline }): Promise<HandoverState> => {
         const add = addInTurn.get(destination.name);
         if (!add) throw new Error(`destination ${destination.name} has no queue in this worker`);
         const data: DeliveryJobData = { destination: destination.name, event, messageId, ...source };
+        if (priorAttempts) data.priorAttempts = priorAttempts;
+        if (failedInline) data.failedInline = failedInline;
         const order = orders.get(destination.name);
         const place = order ? placeInLine(destination, data) : null;
-        if (order && place) return addInLine(order, add, deliveryJob(data, destination), place.conversation, place.seq);
-        return add(deliveryJob(data, destination));
+        const job = deliveryJob(data, destination, delayMs);
+        if (order && place) return addInLine(order, add, job, place.conversation, place.seq);
+        await add(job);
+        return "queued";
       }),
     );
   };

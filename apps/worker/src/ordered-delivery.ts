@@ -31,14 +31,21 @@ export async function addInLine(
   job: DeliveryJob,
   conversation: string,
   seq: number,
-): Promise<void> {
+): Promise<"queued" | "waiting" | "taken"> {
   const jobId = job.opts.jobId!;
   const reservation = await order.reserve(conversation, jobId, seq);
-  if (reservation === "taken") return;
-  if (reservation === "head") return add(job);
+  if (reservation === "taken") return "taken";
+  if (reservation === "head") {
+    await add(job);
+    return "queued";
+  }
   await add(parkedDeliveryJob(job));
   if (reservation === "behind-missing") await order.clearDeadHead(conversation);
-  if (reservation === "rerun" || (await order.turn(conversation, jobId)) === "head") await order.promote(jobId);
+  if (reservation === "rerun" || (await order.turn(conversation, jobId)) === "head") {
+    await order.promote(jobId);
+    return "queued";
+  }
+  return "waiting";
 }
 
 /** Where an ordered destination's enqueue needs to place a job: null when it goes unordered. */

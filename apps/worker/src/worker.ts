@@ -14,22 +14,29 @@ import {
   deliveryBackoff,
   deliveryQueueName,
   EventClaims,
+  EventRecorder,
   FanOutWatermark,
   isFinalFailure,
   recordFailedCallback,
   retentionOptions,
   type CallbackJobData,
+  type CallbackJobResult,
   type DeliveryJobData,
+  type DeliveryJobResult,
 } from "@yuju-relay/queue";
 import { UnrecoverableError, Worker, type Job, type Queue } from "bullmq";
 import type { WorkerConfig } from "./config.ts";
-import { createDestinationProcessor, type DeliveryJobResult } from "./deliver-to-destination.ts";
+import { createDestinationProcessor } from "./deliver-to-destination.ts";
 import { RetryableDeliveryError } from "./delivery-errors.ts";
 import { createDeliveryEnqueuer } from "./enqueue-deliveries.ts";
 import { loadHandlersModule } from "./handlers-module.ts";
-import { createCallbackProcessor, type CallbackJobResult } from "./process-callback.ts";
+import { createCallbackProcessor } from "./process-callback.ts";
+import { DestinationGates, NO_RATE_LIMIT, RATE_WINDOW_MS } from "./destination-gates.ts";
+import { DestinationHealth, INLINE_BREAKER } from "./destination-health.ts";
+import { createFanOut } from "./fan-out.ts";
+
 import { endTurnOfFailed, inConversationOrder } from "./ordered-delivery.ts";
-import { createSignedDelivery } from "./signed-delivery.ts";
+import { createSignedDelivery, type DeliverEvent } from "./signed-delivery.ts";
 import { createWorkerMetrics, registerPausedGauge } from "./worker-metrics.ts";
 import { createWorkerReadiness } from "./worker-readiness.ts";
 import { eventSubject } from "./event-subject.ts";
@@ -123,6 +130,51 @@ export async function startWorker(
     );
   }
   const watermark = orders.size > 0 ? new FanOutWatermark(connection, config.QUEUE_PREFIX) : null;
+  // The record of every event lives as long as the longest-kept of its jobs.
+  const recorder = new EventRecorder(
+    connection,
+    config.QUEUE_PREFIX,
+    Math.max(config.KEEP_COMPLETED_AGE, config.KEEP_FAILED_AGE),
+  );
+  const gates = new DestinationGates(connection, deliveryQueues, new Map(enabled.map((d) => [d.name, d])), metrics);
+  await gates.start();
+  const delivers = new Map<string, DeliverEvent>();
+  const healths = new Map<string, DestinationHealth>();
+  const backoffs = new Map<string, ReturnType<typeof deliveryBackoff>>();
+  for (const d of enabled) {
+    delivers.set(
+      d.name,
+      createSignedDelivery({
+        url: d.url,
+        secret: d.secret,
+        timeoutMs: d.timeoutMs,
+        maxSockets: config.WORKER_CONCURRENCY,
+      }),
+    );
+    healths.set(
+      d.name,
+      new DestinationHealth(
+        INLINE_BREAKER.failuresToOpen,
+        INLINE_BREAKER.coolDownMs,
+        Math.max(1, Math.floor(config.WORKER_CONCURRENCY / 2)),
+      ),
+    );
+    backoffs.set(d.name, deliveryBackoff(d));
+  }
+  const fanOut = createFanOut({
+    delivers,
+    healths,
+    gates,
+    enqueue: createDeliveryEnqueuer(deliveryQueues, orders),
+    recorder,
+    metrics,
+    logger,
+    inlineTimeoutMs: config.INLINE_TIMEOUT,
+    backoffs,
+    // Without claims (DEDUP_WINDOW=0) two jobs of one redelivered event may run at once: only the
+    // delivery job's id (BullMQ ignores a second add) then keeps the event from going out twice.
+    inline: config.INLINE_TIMEOUT > 0 && claims !== null,
+  });
 
   const callbacks = new Worker<CallbackJobData, CallbackJobResult>(
     CALLBACK_QUEUE,
@@ -130,8 +182,10 @@ export async function startWorker(
       createCallbackProcessor({
         destinations,
         handlers,
-        enqueue: createDeliveryEnqueuer(deliveryQueues, orders),
+        fanOut,
         claims,
+        redis: connection,
+        prefix: config.QUEUE_PREFIX,
         logger,
       }),
     ),
@@ -160,14 +214,14 @@ export async function startWorker(
 
   const deliveryWorkers = new Map<string, Worker<DeliveryJobData, DeliveryJobResult>>();
   for (const destination of enabled) {
-    const queue = deliveryQueues.get(destination.name)!;
-    const deliver = createSignedDelivery({
-      url: destination.url,
-      secret: destination.secret,
-      timeoutMs: destination.timeoutMs,
-      maxSockets: config.WORKER_CONCURRENCY,
+    const processor = createDestinationProcessor({
+      destination,
+      deliver: delivers.get(destination.name)!,
+      gates,
+      recorder,
+      metrics,
+      logger,
     });
-    const processor = createDestinationProcessor({ destination, deliver, queue, metrics, logger });
     const order = orders.get(destination.name);
     const worker = new Worker<DeliveryJobData, DeliveryJobResult>(
       deliveryQueueName(destination.name),
@@ -179,7 +233,7 @@ export async function startWorker(
         // BullMQ's limiter holds across every worker of the queue. Without a rateLimit a limit far
         // above any real rate is still set: a 429's Retry-After (queue.rateLimit) is only honoured
         // by a worker that has a limiter.
-        limiter: { max: destination.rateLimit ?? 100_000, duration: 1_000 },
+        limiter: { max: destination.rateLimit ?? NO_RATE_LIMIT, duration: RATE_WINDOW_MS },
         settings: { backoffStrategy: deliveryBackoff(destination) },
       },
     );
@@ -257,6 +311,7 @@ export async function startWorker(
       })),
       handlers: Object.keys(handlers),
       deduplication: claims ? `${config.DEDUP_WINDOW}ms` : "off",
+      inlineTimeout: config.INLINE_TIMEOUT || "off",
       lockDuration: config.JOB_LOCK_DURATION,
       maxStalledCount: config.MAX_STALLED_COUNT,
       ops: ops?.url ?? null,
@@ -272,6 +327,7 @@ export async function startWorker(
       // worker.close() waits for active jobs without a limit, and may never return while Redis is
       // unreachable: bound it, then force. Jobs cut short keep their lock until it expires and are
       // then picked up again by another worker (at-least-once; deliveries keep their webhook-id).
+      gates.stop();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), config.WORKER_CLOSE_TIMEOUT);

@@ -11,3 +11,4 @@ export { ConversationOrder, type Reservation, type Turn } from "./conversation-o
 export { FanOutWatermark } from "./fan-out-watermark.ts";
 export * from "./event-record.ts";
 export * from "./refusal-log.ts";
+export { EventRecorder, type RecordWrite } from "./event-recorder.ts";
