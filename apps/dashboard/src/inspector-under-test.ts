@@ -4,19 +4,10 @@ import { join } from "node:path";
 import { loadDestinations, parseEnv } from "@yuju-relay/config";
 import { ingressEnv, startIngress } from "@yuju-relay/ingress";
 import { createLogger } from "@yuju-relay/logging";
-import {
-  createDeliveryQueue,
-  deliveryJobId,
-  eventSummary,
-  readEventRecord,
-  recordAttempts,
-  recordEvents,
-  type DeliveryJobData,
-  type RedisClient,
-} from "@yuju-relay/queue";
-import { sendCallback, startReceiver, TEST_SIGNING_SECRET, uniquePrefix, type Receiver } from "@yuju-relay/testing";
+import { readEventRecord, type RedisClient } from "@yuju-relay/queue";
+import { eventually, sendCallback, startReceiver, TEST_SIGNING_SECRET, uniquePrefix } from "@yuju-relay/testing";
 import { startWorker, workerEnv } from "@yuju-relay/worker";
-import type { Queue } from "bullmq";
+import { expect } from "vitest";
 import { dashboardEnv } from "./config.ts";
 import { startDashboard, type RunningDashboard } from "./dashboard.ts";
 
@@ -29,7 +20,6 @@ export const USER = "admin";
 export const PASSWORD = "correct-horse-battery";
 export const CALLBACK_TOKEN = "tenant-token-0123456789";
 const silent = createLogger("test", "silent");
-const FILTER_REASON = "filter.kinds: text not in [image]";
 
 /** A text message as the platform sends it, in Chinese, with a contact and a chat. */
 export function chineseMessage(messageId: string, chatId: string, token = CALLBACK_TOKEN): string {
@@ -93,7 +83,6 @@ export async function startInspectorUnderTest(redisUrl: string, redis: RedisClie
       silent,
     );
   const dashboard = await dashboardOf();
-  const crmQueue: Queue<DeliveryJobData> = createDeliveryQueue(redis, prefix, "crm");
   const extraDashboards: RunningDashboard[] = [];
 
   return {
@@ -110,59 +99,19 @@ export async function startInspectorUnderTest(redisUrl: string, redis: RedisClie
     async send(body: string) {
       return (await sendCallback(`${ingress.url}/notice`, body)).status;
     },
-    /**
-     * What issue 22's worker records of an event, written here from what the receivers saw while
-     * the worker on main does not write it yet: the summary, `archive` filtered with its reason,
-     * and each attempt crm answered. Does nothing once the worker writes the record itself.
-     */
-    async recordAsTheWorkerWill(eventId: string, receiver: Receiver) {
-      if ((await readEventRecord(redis, prefix, eventId))?.summary) return;
-      const job = await crmQueue.getJob(deliveryJobId(eventId));
-      if (!job) throw new Error(`no crm delivery job for ${eventId}`);
-      const { event, receivedAt, callbackJobId } = job.data;
-      const at = new Date().toISOString();
-      await recordEvents(redis, prefix, 3_600_000, [
-        {
-          summary: eventSummary(event, receivedAt, callbackJobId),
-          destinations: [
-            { name: "crm", status: { state: "queued", reason: null, jobId: job.id!, at } },
-            { name: "archive", status: { state: "filtered", reason: FILTER_REASON, jobId: null, at } },
-          ],
-        },
-      ]);
-      const seen = receiver.deliveries.filter((d) => d.headers["webhook-id"] === eventId);
-      await recordAttempts(
-        redis,
-        prefix,
-        3_600_000,
-        seen.map((d, i) => {
-          const outcome = d.status >= 200 && d.status < 300 ? "delivered" : "retrying";
-          return {
-            eventId,
-            attempt: {
-              destination: "crm",
-              attempt: i + 1,
-              inline: i === 0,
-              at: new Date(d.at).toISOString(),
-              durationMs: Math.max(1, Math.round(d.answeredAt - d.startedAt)),
-              status: d.status,
-              error: null,
-              retryAfterMs: outcome === "retrying" ? 1_000 : null,
-              responseExcerpt: "{}",
-              outcome,
-              webhookId: eventId,
-            },
-            status: { state: outcome, reason: null, jobId: job.id!, at: new Date(d.at).toISOString() },
-          };
-        }),
-      );
+    /** Resolves once the worker's record of the event holds `attempts` attempts to crm. */
+    async recorded(eventId: string, attempts: number) {
+      await eventually(async () => {
+        const record = await readEventRecord(redis, prefix, eventId);
+        expect(record?.summary?.id).toBe(eventId);
+        expect(record!.attempts.filter((a) => a.destination === "crm")).toHaveLength(attempts);
+      });
     },
     async close() {
       for (const own of extraDashboards) await own.close();
       await dashboard.close();
       await ingress.close();
       await worker.close();
-      await crmQueue.close();
       await crm.close();
       await archive.close();
     },
