@@ -243,26 +243,35 @@ async function deliveryReports(
       state = why.state;
       reason = why.reason;
     }
+    const attempts = (record?.attempts ?? []).filter((a) => a.destination === name);
+    const last = attempts.at(-1);
+    const delivered = attempts.findLast((a) => a.outcome === "delivered");
     reports.push({
       destination: name,
       state,
       reason,
-      attempts: (record?.attempts ?? [])
-        .filter((a) => a.destination === name)
-        .map(({ destination: _, ...attempt }) => attempt),
+      attempts: attempts.map(({ destination: _, ...attempt }) => attempt),
       jobId: view?.jobId ?? status?.jobId ?? null,
       jobState: view?.state ?? "none",
-      attemptsMade: view?.attempts ?? 0,
+      // An inline first attempt has no job, or is the job's attempt 1 before the job ever ran.
+      attemptsMade: Math.max(view?.attempts ?? 0, attempts.length),
       maxAttempts: view?.maxAttempts ?? 0,
-      lastStatus: view?.lastStatus ?? null,
-      answer: view?.answer ?? null,
-      deliveredAt: view?.deliveredAt ?? null,
-      webhookId: view?.webhookId ?? null,
+      lastStatus: last ? last.status : (view?.lastStatus ?? null),
+      answer: view?.answer ?? (last && last.outcome !== "delivered" ? attemptAnswer(last) : null),
+      deliveredAt: view?.deliveredAt ?? delivered?.at ?? null,
+      webhookId: view?.webhookId ?? last?.webhookId ?? null,
       asNewReplays: view?.asNewReplays ?? 0,
       log: view?.log ?? [],
     });
   }
   return reports;
+}
+
+/** A failed attempt on one line, as a job's failure reads: the status and the answer's start, or the error. */
+function attemptAnswer(attempt: DeliveryAttempt): string {
+  if (attempt.status === null) return attempt.error ?? "no answer";
+  const excerpt = attempt.responseExcerpt?.replace(/\s+/g, " ").slice(0, 200);
+  return `answered ${attempt.status}${excerpt ? `: ${excerpt}` : ""}`;
 }
 
 function whyNoDelivery(destination: string, callback: CallbackView | null): { state: DeliveryState; reason: string } {
