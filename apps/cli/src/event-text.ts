@@ -40,15 +40,15 @@ export function eventText(report: EventView): string[] {
       ]),
     ),
   );
+  for (const d of report.deliveries) for (const line of d.log) lines.push(`${d.destination} log: ${line}`);
   for (const d of report.deliveries) {
     for (const a of d.attempts) {
       const answer = a.status !== null ? `${a.status}` : (a.error ?? "no answer");
-      const retry = a.retryAfterMs !== null ? `, Retry-After ${a.retryAfterMs}ms` : "";
       lines.push(
-        `${d.destination} attempt ${a.attempt}${a.inline ? " (inline)" : ""}: ${a.at} ${answer} in ${a.durationMs}ms, ${a.outcome}${retry}`,
+        `attempt ${d.destination} #${a.attempt}${a.inline ? " (inline)" : ""}: ${a.outcome}, ${answer}, ${a.durationMs} ms, at ${a.at}` +
+          (a.retryAfterMs !== null ? `, Retry-After ${a.retryAfterMs} ms` : ""),
       );
     }
   }
-  for (const d of report.deliveries) for (const line of d.log) lines.push(`${d.destination} log: ${line}`);
   return lines;
 }

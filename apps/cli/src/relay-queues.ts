@@ -1,13 +1,14 @@
-import { ConfigError, destinationNames } from "@yuju-relay/config";
+import { ConfigError } from "@yuju-relay/config";
 import {
   createCallbackQueue,
   createDeliveryQueue,
   createWorkerConnection,
   isConnected,
   type DeliveryJobData,
+  type DeliveryPolicy,
   type RedisClient,
 } from "@yuju-relay/queue";
-import type { EventSources } from "@yuju-relay/inspector";
+import { destinationPolicies, type EventSources } from "@yuju-relay/inspector";
 import type { Queue } from "bullmq";
 import type { CliConfig } from "./cli-env.ts";
 import { CliError, configErrorLine } from "./cli-error.ts";
@@ -59,9 +60,12 @@ async function connect(config: CliConfig): Promise<RedisClient> {
 }
 
 export async function openRelayQueues(config: CliConfig): Promise<RelayQueues> {
-  let names: string[];
+  let policies: Map<string, DeliveryPolicy>;
   try {
-    names = destinationNames(config.RELAY_CONFIG);
+    policies = destinationPolicies(config.RELAY_CONFIG, {
+      baseDelayMs: config.RETRY_BASE_DELAY,
+      maxDelayMs: config.RETRY_MAX_DELAY,
+    });
   } catch (error) {
     if (error instanceof ConfigError) throw new CliError(configErrorLine(error), EXIT.config);
     throw error;
@@ -69,13 +73,16 @@ export async function openRelayQueues(config: CliConfig): Promise<RelayQueues> {
   const redis = await connect(config);
   const prefix = config.QUEUE_PREFIX;
   const callbacks = createCallbackQueue(redis, prefix);
-  const deliveries = new Map(names.map((name) => [name, createDeliveryQueue(redis, prefix, name)] as const));
+  const deliveries = new Map(
+    [...policies.keys()].map((name) => [name, createDeliveryQueue(redis, prefix, name)] as const),
+  );
   for (const queue of [callbacks, ...deliveries.values()]) queue.on("error", () => {});
   return {
     redis,
     prefix,
     callbacks,
     deliveries,
+    policies,
     retention: { completedMs: config.KEEP_COMPLETED_AGE, failedMs: config.KEEP_FAILED_AGE },
     async close() {
       await Promise.all([callbacks, ...deliveries.values()].map((q) => q.close().catch(() => {})));

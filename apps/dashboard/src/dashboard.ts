@@ -4,10 +4,9 @@ import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { KoaAdapter } from "@bull-board/koa";
 import type { Logger } from "@yuju-relay/logging";
-import { destinationNames } from "@yuju-relay/config";
 import { createCallbackQueue, createDeliveryQueue, createWorkerConnection } from "@yuju-relay/queue";
 import Koa from "koa";
-import type { EventSources } from "@yuju-relay/inspector";
+import { destinationPolicies, type EventSources } from "@yuju-relay/inspector";
 import { basicAuthGuard } from "./basic-auth-guard.ts";
 import { BulkReplays } from "./bulk-replays.ts";
 import { inspectorPages } from "./event-pages.ts";
@@ -25,7 +24,11 @@ export interface RunningDashboard {
 
 export async function startDashboard(config: DashboardConfig, logger: Logger): Promise<RunningDashboard> {
   // Read before connecting: a bad file stops the dashboard (exit 78) naming the path in it.
-  const destinations = destinationNames(config.RELAY_CONFIG);
+  const policies = destinationPolicies(config.RELAY_CONFIG, {
+    baseDelayMs: config.RETRY_BASE_DELAY,
+    maxDelayMs: config.RETRY_MAX_DELAY,
+  });
+  const destinations = [...policies.keys()];
   // A page request should fail, not hang, while Redis is away.
   const connection = createWorkerConnection(config.REDIS_URL, {
     cluster: config.REDIS_CLUSTER,
@@ -53,6 +56,7 @@ export async function startDashboard(config: DashboardConfig, logger: Logger): P
     prefix: config.QUEUE_PREFIX,
     callbacks,
     deliveries,
+    policies,
     retention: { completedMs: config.KEEP_COMPLETED_AGE, failedMs: config.KEEP_FAILED_AGE },
   };
   const bulk = new BulkReplays(sources);

@@ -1,5 +1,11 @@
 import type { Destination } from "@yuju-relay/config";
-import { createTickBatcher, type DeliveryJobData, type RedisClient } from "@yuju-relay/queue";
+import {
+  createTickBatcher,
+  type DeliveryJobData,
+  type QueueGates,
+  type RedisClient,
+  type WatchedQueue,
+} from "@yuju-relay/queue";
 import type { Queue } from "bullmq";
 import type { WorkerMetrics } from "./worker-metrics.ts";
 
@@ -31,17 +37,16 @@ export const RATE_WINDOW_MS = 1_000;
 export const NO_RATE_LIMIT = 100_000;
 
 /**
- * What this process knows of each destination's queue without a round trip per event: paused or
- * not, and rate-limited (by a 429's Retry-After) until when. Read from Redis every `refreshMs` in
- * the background, and at once when this process pauses or rate-limits a destination itself. A
- * destination with a `rateLimit` also needs room in its limiter for an inline attempt: asked of
- * Redis for a turn's worth of events at once.
+ * What this process knows of each destination's queue without a round trip of its own: paused or
+ * not, and rate-limited until when. Read with every batch of event claims (the claim script reads
+ * each queue's gate in the same call: `observe`), and set at once when this process pauses or
+ * rate-limits a destination itself. A destination with a `rateLimit` also needs room in its limiter
+ * for an inline attempt: asked of Redis for a turn's worth of events at once.
  */
 export class DestinationGates {
   private readonly paused = new Set<string>();
   private readonly limitedUntil = new Map<string, number>();
   private readonly pausing = new Map<string, Promise<void>>();
-  private timer: NodeJS.Timeout | undefined;
   private readonly takeSlotInTurn = createTickBatcher((names: string[]) => this.takeSlots(names), { maxBatch: 256 });
 
   constructor(
@@ -49,19 +54,28 @@ export class DestinationGates {
     private readonly queues: ReadonlyMap<string, Queue<DeliveryJobData>>,
     private readonly destinations: ReadonlyMap<string, Destination>,
     private readonly metrics: WorkerMetrics,
-    private readonly refreshMs = 1_000,
   ) {
     if (!(TAKE_SLOTS_COMMAND in redis)) redis.defineCommand(TAKE_SLOTS_COMMAND, { lua: TAKE_SLOTS });
   }
 
-  async start(): Promise<void> {
-    await this.refresh().catch(() => {});
-    this.timer = setInterval(() => void this.refresh().catch(() => {}), this.refreshMs);
-    this.timer.unref();
+  /** The queues whose gates the event claims read (EventClaims' `watch`). */
+  watched(): WatchedQueue[] {
+    return [...this.queues].map(([name, queue]) => ({
+      name,
+      metaKey: queue.keys.meta!,
+      limiterKey: queue.keys.limiter!,
+      max: this.destinations.get(name)?.rateLimit ?? NO_RATE_LIMIT,
+    }));
   }
 
-  stop(): void {
-    clearInterval(this.timer);
+  /** A batch of claims read the gates: 0 open, -1 paused, else ms the limiter stays full. */
+  observe(gates: QueueGates): void {
+    const now = Date.now();
+    for (const [name, state] of gates) {
+      if (state === -1) this.paused.add(name);
+      else if (!this.pausing.has(name)) this.paused.delete(name);
+      if (state > 0) this.limitedUntil.set(name, now + state);
+    }
   }
 
   /** Why an inline attempt cannot go now (paused, rate-limited), as this process last knew; null when it can. */
@@ -108,27 +122,5 @@ export class DestinationGates {
     const maxima = names.map((name) => this.destinations.get(name)?.rateLimit ?? NO_RATE_LIMIT);
     const room = await (this.redis as SlotRedis)[TAKE_SLOTS_COMMAND](keys.length, ...keys, ...maxima, RATE_WINDOW_MS);
     return room.map((r) => r === 1);
-  }
-
-  /** One pipeline for every destination: paused?, and its limiter's count and expiry. */
-  private async refresh(): Promise<void> {
-    const names = [...this.queues.keys()];
-    if (names.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const name of names) {
-      const queue = this.queues.get(name)!;
-      pipeline.hexists(queue.keys.meta!, "paused");
-      pipeline.get(queue.keys.limiter!);
-      pipeline.pttl(queue.keys.limiter!);
-    }
-    const replies = (await pipeline.exec()) ?? [];
-    const now = Date.now();
-    names.forEach((name, i) => {
-      const [paused, used, ttl] = [replies[i * 3]?.[1], replies[i * 3 + 1]?.[1], replies[i * 3 + 2]?.[1]];
-      if (paused === 1) this.paused.add(name);
-      else if (!this.pausing.has(name)) this.paused.delete(name);
-      const max = this.destinations.get(name)?.rateLimit ?? NO_RATE_LIMIT;
-      if (Number(used ?? 0) >= max && Number(ttl) > 0) this.limitedUntil.set(name, now + Number(ttl));
-    });
   }
 }

@@ -1,8 +1,8 @@
 import type { Destination } from "@yuju-relay/config";
 import type { RelayEvent } from "@yuju-relay/protocol";
-import { createTickBatcher, deliveryJob, type ConversationOrder, type DeliveryJobData } from "@yuju-relay/queue";
+import { createTickBatcher, deliveryJob, type DeliveryJobData } from "@yuju-relay/queue";
 import type { Queue } from "bullmq";
-import { addInLine, placeInLine } from "./ordered-delivery.ts";
+import type { OrderedDestination } from "./ordered-delivery.ts";
 
 export interface FanOutSource {
   callbackJobId: string;
@@ -33,7 +33,7 @@ export type EnqueueDeliveries = (
  * Every delivery job is created here: one job per event and destination, in that destination's
  * queue, with an id derived from the event id. A callback job that runs again after its worker died
  * mid-fan-out adds nothing twice: BullMQ ignores an add whose job id exists. An ordered destination's
- * job first takes its turn in its conversation (ordered-delivery.ts).
+ * job first takes its place in its conversation's line (ordered-delivery.ts).
  *
  * The adds of one turn of the event loop go to each queue as one `addBulk` (one pipeline): a burst of
  * callbacks handed to three destinations costs three round trips, not three per callback. A
@@ -42,7 +42,7 @@ export type EnqueueDeliveries = (
  */
 export function createDeliveryEnqueuer(
   queues: ReadonlyMap<string, Queue<DeliveryJobData>>,
-  orders: ReadonlyMap<string, ConversationOrder> = new Map(),
+  ordered: ReadonlyMap<string, OrderedDestination> = new Map(),
 ): EnqueueDeliveries {
   const addInTurn = new Map<string, (job: ReturnType<typeof deliveryJob>) => Promise<void>>();
   for (const [name, queue] of queues) {
@@ -66,10 +66,9 @@ export function createDeliveryEnqueuer(
         const data: DeliveryJobData = { destination: destination.name, event, messageId, ...source };
         if (priorAttempts) data.priorAttempts = priorAttempts;
         if (failedInline) data.failedInline = failedInline;
-        const order = orders.get(destination.name);
-        const place = order ? placeInLine(destination, data) : null;
         const job = deliveryJob(data, destination, delayMs);
-        if (order && place) return addInLine(order, add, job, place.conversation, place.seq);
+        const inLine = ordered.get(destination.name);
+        if (inLine) return inLine.add(add, job);
         await add(job);
         return "queued";
       }),

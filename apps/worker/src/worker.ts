@@ -35,7 +35,7 @@ import { DestinationGates, NO_RATE_LIMIT, RATE_WINDOW_MS } from "./destination-g
 import { DestinationHealth, INLINE_BREAKER } from "./destination-health.ts";
 import { createFanOut } from "./fan-out.ts";
 
-import { endTurnOfFailed, inConversationOrder } from "./ordered-delivery.ts";
+import { OrderedDestination } from "./ordered-delivery.ts";
 import { createSignedDelivery, type DeliverEvent } from "./signed-delivery.ts";
 import { createWorkerMetrics, registerPausedGauge } from "./worker-metrics.ts";
 import { createWorkerReadiness } from "./worker-readiness.ts";
@@ -104,7 +104,6 @@ export async function startWorker(
   const metrics = createWorkerMetrics(registry);
   const connection = createWorkerConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER });
   connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
-  const claims = config.DEDUP_WINDOW > 0 ? new EventClaims(connection, config.QUEUE_PREFIX, config.DEDUP_WINDOW) : null;
   // Every queue alike: how fast a dead worker's jobs come back, and how many deaths a job survives
   // (config.ts says why); how long finished jobs stay visible.
   const common = {
@@ -121,15 +120,22 @@ export async function startWorker(
   const callbackQueue = createCallbackQueue(connection, config.QUEUE_PREFIX);
   const deliveryQueues = new Map<string, Queue<DeliveryJobData>>();
   for (const d of enabled) deliveryQueues.set(d.name, createDeliveryQueue(connection, config.QUEUE_PREFIX, d.name));
-  // Ordered destinations (ordering: per-conversation): each conversation's line, and the fan-out barrier.
-  const orders = new Map<string, ConversationOrder>();
-  for (const d of enabled.filter((dest) => dest.ordering)) {
-    orders.set(
-      d.name,
-      new ConversationOrder(connection, deliveryQueues.get(d.name)!, config.QUEUE_PREFIX, d.name, callbackQueue),
-    );
+  // Ordered destinations (ordering: per-conversation): each conversation's turns, and the fan-out barrier.
+  const ordered = new Map<string, OrderedDestination>();
+  const orderedDestinations = enabled.filter((dest) => dest.ordering);
+  if (orderedDestinations.length > 0) {
+    const watermark = new FanOutWatermark(connection, config.QUEUE_PREFIX);
+    for (const d of orderedDestinations) {
+      const order = new ConversationOrder(
+        connection,
+        deliveryQueues.get(d.name)!,
+        config.QUEUE_PREFIX,
+        d.name,
+        callbackQueue,
+      );
+      ordered.set(d.name, new OrderedDestination(d, order, watermark, logger));
+    }
   }
-  const watermark = orders.size > 0 ? new FanOutWatermark(connection, config.QUEUE_PREFIX) : null;
   // The record of every event lives as long as the longest-kept of its jobs.
   const recorder = new EventRecorder(
     connection,
@@ -137,7 +143,14 @@ export async function startWorker(
     Math.max(config.KEEP_COMPLETED_AGE, config.KEEP_FAILED_AGE),
   );
   const gates = new DestinationGates(connection, deliveryQueues, new Map(enabled.map((d) => [d.name, d])), metrics);
-  await gates.start();
+  // Each batch of claims also reads every destination's pause and rate limit, for the inline fan-out.
+  const claims =
+    config.DEDUP_WINDOW > 0
+      ? new EventClaims(connection, config.QUEUE_PREFIX, config.DEDUP_WINDOW, {
+          queues: gates.watched(),
+          onGates: (states) => gates.observe(states),
+        })
+      : null;
   const delivers = new Map<string, DeliverEvent>();
   const healths = new Map<string, DestinationHealth>();
   const backoffs = new Map<string, ReturnType<typeof deliveryBackoff>>();
@@ -165,7 +178,7 @@ export async function startWorker(
     delivers,
     healths,
     gates,
-    enqueue: createDeliveryEnqueuer(deliveryQueues, orders),
+    enqueue: createDeliveryEnqueuer(deliveryQueues, ordered),
     recorder,
     metrics,
     logger,
@@ -222,12 +235,10 @@ export async function startWorker(
       metrics,
       logger,
     });
-    const order = orders.get(destination.name);
+    const inLine = ordered.get(destination.name);
     const worker = new Worker<DeliveryJobData, DeliveryJobResult>(
       deliveryQueueName(destination.name),
-      withReadableFailures(
-        order && watermark ? inConversationOrder(processor, { destination, order, watermark, logger }) : processor,
-      ),
+      withReadableFailures(inLine ? inLine.inTurn(processor) : processor),
       {
         ...common,
         // BullMQ's limiter holds across every worker of the queue. Without a rateLimit a limit far
@@ -241,13 +252,15 @@ export async function startWorker(
       if (!job) return;
       const final = isFinalFailure(job, error);
       metrics.delivery(destination.name, final ? "failed" : "retrying");
-      if (final && order) {
-        endTurnOfFailed(destination, order, job, error).catch((err: Error) =>
-          logger.warn(
-            { destination: destination.name, jobId: job.id, err: err.message },
-            "could not end a failed turn",
-          ),
-        );
+      if (final && inLine) {
+        inLine
+          .endTurnOfFailed(job, error)
+          .catch((err: Error) =>
+            logger.warn(
+              { destination: destination.name, jobId: job.id, err: err.message },
+              "could not end a failed turn",
+            ),
+          );
       }
       logger[final ? "error" : "warn"](
         {
@@ -327,7 +340,6 @@ export async function startWorker(
       // worker.close() waits for active jobs without a limit, and may never return while Redis is
       // unreachable: bound it, then force. Jobs cut short keep their lock until it expires and are
       // then picked up again by another worker (at-least-once; deliveries keep their webhook-id).
-      gates.stop();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), config.WORKER_CLOSE_TIMEOUT);

@@ -3,8 +3,8 @@ import {
   callbackIndexKey,
   deliveryJobId,
   eventClaimKey,
-  eventRecordKey,
-  type EventSummary,
+  readEventRecord,
+  type EventRecord,
   type CallbackJobData,
   type DeliveryJobData,
 } from "@yuju-relay/queue";
@@ -20,6 +20,8 @@ export interface EventJobs {
   deliveries: Map<string, Job<DeliveryJobData>>;
   /** A callback job id that an index named, whose job retention has removed. */
   removedCallbackJobId: string | null;
+  /** The event's record (its summary, each destination's status, every attempt), while retained. */
+  record: EventRecord | null;
 }
 
 /**
@@ -43,9 +45,8 @@ const SCAN_LIMIT = 500;
 /**
  * Finds an event's jobs without scanning queues:
  *   1. each destination's delivery job, by its id derived from the event id (deliveryJobId);
- *   2. the callback job, named by a delivery job, else by the failure index (recordFailedCallback,
- *      kept KEEP_FAILED_AGE), else by the de-duplication claim (kept DEDUP_WINDOW), else by the
- *      event record's summary;
+ *   2. the callback job, named by a delivery job or the event's record, else by the failure index
+ *      (recordFailedCallback, kept KEEP_FAILED_AGE), else by the de-duplication claim (kept DEDUP_WINDOW);
  *   3. else, a bounded scan of the newest unfinished and failed callback jobs.
  */
 export async function findEventJobs(
@@ -56,34 +57,34 @@ export async function findEventJobs(
   let removed: string | null = null;
   for (const eventId of candidates) {
     const jobs = await jobsOf(relay, eventId);
-    if (jobs.callback || jobs.deliveries.size > 0) return jobs;
+    if (jobs.callback || jobs.deliveries.size > 0 || jobs.record) return jobs;
     removed ??= jobs.removedCallbackJobId;
   }
   const scanned = await scanCallbacks(relay, new Set(candidates));
   if (scanned) {
     const eventId = callbackEventId(scanned.data)!;
-    return { eventId, callback: scanned, deliveries: new Map(), removedCallbackJobId: null };
+    return { eventId, callback: scanned, deliveries: new Map(), removedCallbackJobId: null, record: null };
   }
   return removed ? { removed } : null;
 }
 
 async function jobsOf(relay: EventSources, eventId: string): Promise<EventJobs> {
   const jobId = deliveryJobId(eventId);
-  const found = await Promise.all(
-    [...relay.deliveries].map(async ([name, queue]) => [name, await queue.getJob(jobId)] as const),
-  );
+  const [found, record] = await Promise.all([
+    Promise.all([...relay.deliveries].map(async ([name, queue]) => [name, await queue.getJob(jobId)] as const)),
+    readEventRecord(relay.redis, relay.prefix, eventId),
+  ]);
   const deliveries = new Map<string, Job<DeliveryJobData>>();
   for (const [name, job] of found) if (job) deliveries.set(name, job);
-  let callbackJobId = [...deliveries.values()][0]?.data.callbackJobId ?? null;
+  let callbackJobId = [...deliveries.values()][0]?.data.callbackJobId ?? record?.summary?.callbackJobId ?? null;
   if (!callbackJobId) {
     // Two GETs, not an MGET: on a Cluster both keys share the hash-tagged prefix, but a plain
     // prefix would put them in different slots.
-    const [failedIndex, claim, summary] = await Promise.all([
+    const [failedIndex, claim] = await Promise.all([
       relay.redis.get(callbackIndexKey(relay.prefix, eventId)),
       relay.redis.get(eventClaimKey(relay.prefix, eventId)),
-      relay.redis.hget(eventRecordKey(relay.prefix, eventId), "summary"),
     ]);
-    callbackJobId = failedIndex ?? claim ?? (summary ? (JSON.parse(summary) as EventSummary).callbackJobId : null);
+    callbackJobId = failedIndex ?? claim;
   }
   const callback = callbackJobId ? ((await relay.callbacks.getJob(callbackJobId)) ?? null) : null;
   return {
@@ -91,6 +92,7 @@ async function jobsOf(relay: EventSources, eventId: string): Promise<EventJobs> 
     callback,
     deliveries,
     removedCallbackJobId: callbackJobId && !callback ? callbackJobId : null,
+    record,
   };
 }
 

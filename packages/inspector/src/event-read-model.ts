@@ -124,6 +124,7 @@ export async function readEvent(sources: EventSources, query: string): Promise<E
           callback: null,
           deliveries: new Map(),
           removedCallbackJobId: found && "removed" in found ? found.removed : null,
+          record,
         };
   const eventId = recorded?.id ?? jobs.eventId;
   const summary = record?.summary ?? null;

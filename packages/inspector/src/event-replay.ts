@@ -1,7 +1,7 @@
 import type { Job } from "bullmq";
 import { findEventJobs } from "./event-jobs.ts";
 import type { EventSources } from "./event-sources.ts";
-import { replayJob, type ReplayOutcome, type ReplayRequest } from "./job-replay.ts";
+import { replayJob, replayWithoutJob, type ReplayOutcome, type ReplayRequest } from "./job-replay.ts";
 
 export type EventReplay =
   | { ok: true; eventId: string; outcomes: Array<{ target: string; jobId: string; outcome: ReplayOutcome }> }
@@ -9,7 +9,7 @@ export type EventReplay =
 
 /**
  * Replays one event: its delivery to `destination`, or to every destination that has a delivery
- * job for it (and, without a destination, its callback job when that failed before its fan-out:
+ * job for it or that the record says was delivered inline (a delivery job is added for it) (and, without a destination, its callback job when that failed before its fan-out:
  * running it again creates the deliveries). What `relay replay <id>` and the dashboard's buttons do.
  */
 export async function replayEvent(
@@ -37,7 +37,13 @@ export async function replayEvent(
   for (const [name, job] of found.deliveries) {
     if (!request.destination || request.destination === name) targets.push([name, job]);
   }
-  if (request.destination && targets.length === 0) {
+  // Delivered inline (no delivery job): the replay adds the job, from the callback job's event.
+  const inline: string[] = [];
+  for (const [name, status] of Object.entries(found.record?.destinations ?? {})) {
+    if (status.state !== "delivered" || found.deliveries.has(name) || !sources.deliveries.has(name)) continue;
+    if (!request.destination || request.destination === name) inline.push(name);
+  }
+  if (request.destination && targets.length === 0 && inline.length === 0) {
     return {
       ok: false,
       reason: "nothing",
@@ -47,16 +53,28 @@ export async function replayEvent(
   if (!request.destination && found.callback && (await found.callback.isFailed())) {
     targets.push(["callbacks", found.callback as Job]);
   }
-  if (targets.length === 0) {
+  if (targets.length === 0 && inline.length === 0) {
     return {
       ok: false,
       reason: "nothing",
       message: `nothing to replay for ${found.eventId}: no destination has a delivery job for it`,
     };
   }
-  const outcomes = [];
-  for (const [target, job] of targets) {
-    outcomes.push({ target, jobId: job.id ?? "", outcome: await replayJob(job, request) });
-  }
+  const outcomes = await Promise.all([
+    ...targets.map(async ([target, job]) => ({ target, jobId: job.id ?? "", outcome: await replayJob(job, request) })),
+    ...inline.map(async (target) => ({
+      target,
+      jobId: "-",
+      outcome: found.callback
+        ? await replayWithoutJob(
+            sources.deliveries.get(target)!,
+            found.callback,
+            target,
+            sources.policies.get(target)!,
+            request,
+          )
+        : ({ status: "error", reason: "delivered inline, and its callback job is past retention" } as ReplayOutcome),
+    })),
+  ]);
   return { ok: true, eventId: found.eventId, outcomes };
 }

@@ -1,4 +1,4 @@
-import type { CallbackJobData, DeliveryJobData, RedisClient } from "@yuju-relay/queue";
+import type { CallbackJobData, DeliveryJobData, DeliveryPolicy, RedisClient } from "@yuju-relay/queue";
 import type { Queue } from "bullmq";
 
 /**
@@ -12,5 +12,7 @@ export interface EventSources {
   callbacks: Queue<CallbackJobData>;
   /** Every configured destination's queue (disabled ones too: they may still hold jobs), by name. */
   deliveries: ReadonlyMap<string, Queue<DeliveryJobData>>;
+  /** Each destination's attempts and backoff: what a replay's new delivery job gets. */
+  policies: ReadonlyMap<string, DeliveryPolicy>;
   retention: { completedMs: number; failedMs: number };
 }

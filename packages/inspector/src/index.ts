@@ -26,3 +26,4 @@ export { failedDeliveries, type FailedDeliveryFilter } from "./failed-deliveries
 export * from "./job-views.ts";
 export { humanDuration } from "./human-duration.ts";
 export { parseTimeBound } from "./time-bound.ts";
+export { destinationPolicies } from "./destination-policies.ts";

@@ -2,7 +2,7 @@ export * from "./job-catalog.ts";
 export * from "./delivery-queues.ts";
 export { createCallbackQueue, createDeliveryQueue } from "./queues.ts";
 export { createProducerConnection, createWorkerConnection, isConnected, type RedisClient } from "./connections.ts";
-export { EventClaims, eventClaimKey, type ClaimOutcome } from "./event-claims.ts";
+export { EventClaims, eventClaimKey, type ClaimOutcome, type QueueGates, type WatchedQueue } from "./event-claims.ts";
 export { callbackEventId, callbackIndexKey, recordFailedCallback } from "./callback-index.ts";
 export { READINESS_PING_TIMEOUT_MS, redisReadiness, type RedisReadiness } from "./redis-readiness.ts";
 export { createTickBatcher } from "./tick-batcher.ts";
