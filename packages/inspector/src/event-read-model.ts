@@ -229,7 +229,8 @@ async function deliveryReports(
   const reports: DeliveryReport[] = [];
   for (const name of names) {
     const job = jobs.deliveries.get(name);
-    const view = job ? await deliveryView(name, job) : null;
+    const attempts = (record?.attempts ?? []).filter((a) => a.destination === name);
+    const view = job ? await deliveryView(name, job, attempts) : null;
     if (view?.jobId) view.log = await lastLogLines(sources.deliveries.get(name)!, view.jobId);
     const status = record?.destinations[name];
     let state: DeliveryState = status?.state ?? (view ? stateOfJob(view) : "none");
@@ -244,7 +245,6 @@ async function deliveryReports(
       state = why.state;
       reason = why.reason;
     }
-    const attempts = (record?.attempts ?? []).filter((a) => a.destination === name);
     const last = attempts.at(-1);
     const delivered = attempts.findLast((a) => a.outcome === "delivered");
     reports.push({
