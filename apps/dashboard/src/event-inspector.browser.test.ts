@@ -1,4 +1,6 @@
-import { mkdirSync } from "node:fs";
+import { mkdtempSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { eventually } from "@yuju-relay/testing";
 import { Redis } from "ioredis";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
@@ -7,7 +9,10 @@ import { CALLBACK_TOKEN, chineseMessage, PASSWORD, startInspectorUnderTest, USER
 
 // Debian's chromium: Playwright's own browser download is not needed (nor reachable in CI).
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SCREENSHOT = new URL("../../../docs/event-timeline.png", import.meta.url).pathname;
+// The README's screenshot is refreshed with UPDATE_SCREENSHOT=1; otherwise it goes to a temporary file.
+const SCREENSHOT = process.env.UPDATE_SCREENSHOT
+  ? new URL("../../../docs/event-timeline.png", import.meta.url).pathname
+  : join(mkdtempSync(join(tmpdir(), "inspector-")), "event-timeline.png");
 const basic = { authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}` };
 
 describe("event inspector in a real browser (real ingress, worker, dashboard, Redis and receivers)", () => {
@@ -100,8 +105,17 @@ describe("event inspector in a real browser (real ingress, worker, dashboard, Re
     // The body as sent, with its webhook-id.
     expect(await page.locator("pre.body").innerText()).toContain('"type": "message.received"');
     expect(await page.locator("main").innerText()).toContain(`webhook-id: ${eventId}`);
-    mkdirSync(new URL("../../../docs/", import.meta.url).pathname, { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
+  });
+
+  it("shows the conversation in order, linked from the event", async () => {
+    await page.goto(`${stack.dashboard.url}/events/${eventId}`);
+    await page.click(`a[href="/conversations/${chatId}"]`);
+    expect(page.url()).toBe(`${stack.dashboard.url}/conversations/${chatId}`);
+    const rows = page.locator("table.events tbody tr");
+    expect(await rows.count()).toBe(1);
+    expect(await rows.first().innerText()).toContain("✓ crm: delivered");
   });
 
   it("replays from the page: under the same webhook-id, then as new under a new one; the log says who and when", async () => {

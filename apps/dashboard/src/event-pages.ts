@@ -98,6 +98,9 @@ function timeline(view: EventView): SafeHtml {
   </ol>`;
 }
 
+// What a replay can take: a delivery job, or a delivery made inline (the replay adds its job).
+const replayable = (d: EventView["deliveries"][number]) => d.jobId !== null || d.state === "delivered";
+
 function destinationSection(view: EventView, d: EventView["deliveries"][number], readOnly: boolean): SafeHtml {
   const attempts = d.attempts.length
     ? html`<table class="attempts">
@@ -134,7 +137,7 @@ function destinationSection(view: EventView, d: EventView["deliveries"][number],
         recorded${d.jobId ? html` (job ${d.jobId}: ${d.jobState}, ${d.attemptsMade}/${d.maxAttempts} attempts${d.lastStatus ? `, last status ${d.lastStatus}` : ""}${d.answer ? `, ${d.answer}` : ""})` : ""}.
       </p>`;
   const buttons =
-    readOnly || !d.jobId
+    readOnly || !replayable(d)
       ? ""
       : html`<div class="actions">
           <button
@@ -171,7 +174,7 @@ function destinationSection(view: EventView, d: EventView["deliveries"][number],
 function eventPage(view: EventView, readOnly: boolean): string {
   const s = view.summary;
   const chatId = s?.chatId ?? null;
-  const anyJob = view.deliveries.some((d) => d.jobId) || view.callback?.state === "failed";
+  const anyJob = view.deliveries.some(replayable) || view.callback?.state === "failed";
   return page(
     `Event ${view.eventId}`,
     html`<table class="summary">
