@@ -8,20 +8,23 @@
  * A refusal (400, 401 …) is the event's fault, not the destination's health; 429 and 410 have their
  * own answers (rate limit, pause) and do not count either.
  *
- * Besides, at most `maxInFlight` inline attempts to the destination at once (half the callback
- * job slots): a destination that starts to hang holds that many slots until INLINE_TIMEOUT, never
- * all of them, so the other destinations' events keep flowing while the breaker learns.
+ * Besides, once `maxStuck` inline attempts have been in flight longer than `stuckAfterMs` (half the
+ * callback slots; a tenth of INLINE_TIMEOUT), no more start until they end: a destination that
+ * starts to hang holds that many slots until INLINE_TIMEOUT, not all of them, while the breaker
+ * learns. Attempts that answer in time are never capped: under a backlog every slot may be in an
+ * inline attempt to a healthy destination.
  */
 export class DestinationHealth {
   private failures = 0;
   private openUntil = 0;
   private probing = false;
-  private inFlight = 0;
+  /** When each inline attempt in flight started, oldest first. */
+  private readonly inFlight: number[] = [];
 
   constructor(
     private readonly failuresToOpen: number,
     private readonly coolDownMs: number,
-    private readonly maxInFlight = Infinity,
+    private readonly stuck: { max: number; afterMs: number } = { max: Infinity, afterMs: 0 },
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -30,13 +33,24 @@ export class DestinationHealth {
    * `failed` or `neutral`.
    */
   tryInline(): boolean {
-    if (this.inFlight >= this.maxInFlight) return false;
+    const now = this.now();
+    if (this.inFlight.length >= this.stuck.max && this.stuckCount(now) >= this.stuck.max) return false;
     if (this.failures >= this.failuresToOpen) {
-      if (this.now() < this.openUntil || this.probing) return false;
+      if (now < this.openUntil || this.probing) return false;
       this.probing = true;
     }
-    this.inFlight++;
+    this.inFlight.push(now);
     return true;
+  }
+
+  private stuckCount(now: number): number {
+    let stuck = 0;
+    // Oldest first: stop at the first that is not stuck yet.
+    for (const started of this.inFlight) {
+      if (now - started < this.stuck.afterMs) break;
+      stuck++;
+    }
+    return stuck;
   }
 
   succeeded(): void {
@@ -55,9 +69,11 @@ export class DestinationHealth {
     this.release();
   }
 
+  // Attempts end in any order; dropping the oldest start keeps the count right and errs towards
+  // fewer stuck ones.
   private release(): void {
     this.probing = false;
-    this.inFlight = Math.max(0, this.inFlight - 1);
+    this.inFlight.shift();
   }
 
   get state(): "closed" | "open" | "half-open" {

@@ -1,56 +1,39 @@
 import { loadDestinations, type Destination } from "@yuju-relay/config";
 import type { EventHandlers } from "@yuju-relay/handlers";
 import type { Logger } from "@yuju-relay/logging";
-import { callbackSubject } from "@yuju-relay/protocol";
 import { createMetricsRegistry, registerQueueMetrics, startOpsServer, type OpsServer } from "@yuju-relay/metrics";
 import {
-  CALLBACK_QUEUE,
-  callbackBackoff,
   COMPLETION_METRICS,
   ConversationOrder,
   createCallbackQueue,
   createDeliveryQueue,
   createWorkerConnection,
   deliveryBackoff,
-  deliveryQueueName,
   EventClaims,
   EventRecorder,
   FanOutWatermark,
-  isFinalFailure,
-  recordFailedCallback,
   retentionOptions,
   type CallbackJobData,
   type CallbackJobResult,
   type DeliveryJobData,
   type DeliveryJobResult,
 } from "@yuju-relay/queue";
-import { UnrecoverableError, Worker, type Job, type Queue } from "bullmq";
+import type { Queue, Worker } from "bullmq";
+import { startCallbackWorker } from "./callback-worker.ts";
 import type { WorkerConfig } from "./config.ts";
 import { createDestinationProcessor } from "./deliver-to-destination.ts";
-import { RetryableDeliveryError } from "./delivery-errors.ts";
-import { createDeliveryEnqueuer } from "./enqueue-deliveries.ts";
-import { loadHandlersModule } from "./handlers-module.ts";
-import { createCallbackProcessor } from "./process-callback.ts";
-import { DestinationGates, NO_RATE_LIMIT, RATE_WINDOW_MS } from "./destination-gates.ts";
+import { startDeliveryWorker } from "./delivery-worker.ts";
+import { DestinationGates } from "./destination-gates.ts";
 import { DestinationHealth, INLINE_BREAKER } from "./destination-health.ts";
+import { createDeliveryEnqueuer } from "./enqueue-deliveries.ts";
 import { createFanOut } from "./fan-out.ts";
-
+import { loadHandlersModule } from "./handlers-module.ts";
 import { OrderedDestination } from "./ordered-delivery.ts";
+import { createCallbackProcessor } from "./process-callback.ts";
+import type { CommonWorkerOptions } from "./readable-failures.ts";
 import { createSignedDelivery, type DeliverEvent } from "./signed-delivery.ts";
 import { createWorkerMetrics, registerPausedGauge } from "./worker-metrics.ts";
 import { createWorkerReadiness } from "./worker-readiness.ts";
-import { eventSubject } from "./event-subject.ts";
-
-/** The ids of a delivery job's event, for log lines; never throws (it runs in event listeners). */
-function deliverySubject(data: Partial<DeliveryJobData> | undefined) {
-  const event = data?.event;
-  if (!event?.id || !event.data) return { eventId: event?.id ?? null, messageId: data?.messageId ?? null };
-  try {
-    return { eventId: event.id, ...eventSubject(event) };
-  } catch {
-    return { eventId: event.id, messageId: data?.messageId ?? null };
-  }
-}
 
 export interface RunningWorker {
   /** The callbacks queue's worker. */
@@ -67,24 +50,6 @@ export interface WorkerOptions {
   destinations?: readonly Destination[];
   /** Default: HANDLERS_MODULE's, or none. */
   handlers?: EventHandlers;
-}
-
-/**
- * A failure we described ourselves (an invalid body, a refused or failed delivery) is shown in the
- * dashboard by its message alone: its stack trace points into our own code and buries the reason.
- * Anything else (a bug in a handler) keeps its stack.
- */
-function withReadableFailures<Data, Result>(processor: (job: Job<Data>, token?: string) => Promise<Result>) {
-  return async (job: Job<Data>, token?: string) => {
-    try {
-      return await processor(job, token);
-    } catch (error) {
-      if (error instanceof UnrecoverableError || error instanceof RetryableDeliveryError) {
-        error.stack = `${error.name}: ${error.message}`;
-      }
-      throw error;
-    }
-  };
 }
 
 /**
@@ -106,7 +71,7 @@ export async function startWorker(
   connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
   // Every queue alike: how fast a dead worker's jobs come back, and how many deaths a job survives
   // (config.ts says why); how long finished jobs stay visible.
-  const common = {
+  const common: CommonWorkerOptions = {
     connection,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.WORKER_CONCURRENCY,
@@ -166,11 +131,10 @@ export async function startWorker(
     );
     healths.set(
       d.name,
-      new DestinationHealth(
-        INLINE_BREAKER.failuresToOpen,
-        INLINE_BREAKER.coolDownMs,
-        Math.max(1, Math.floor(config.WORKER_CONCURRENCY / 2)),
-      ),
+      new DestinationHealth(INLINE_BREAKER.failuresToOpen, INLINE_BREAKER.coolDownMs, {
+        max: Math.max(1, Math.floor(config.WORKER_CONCURRENCY / 2)),
+        afterMs: config.INLINE_TIMEOUT / 10,
+      }),
     );
     backoffs.set(d.name, deliveryBackoff(d));
   }
@@ -189,42 +153,22 @@ export async function startWorker(
     inline: config.INLINE_TIMEOUT > 0 && claims !== null,
   });
 
-  const callbacks = new Worker<CallbackJobData, CallbackJobResult>(
-    CALLBACK_QUEUE,
-    withReadableFailures(
-      createCallbackProcessor({
-        destinations,
-        handlers,
-        fanOut,
-        claims,
-        redis: connection,
-        prefix: config.QUEUE_PREFIX,
-        logger,
-      }),
-    ),
-    { ...common, settings: { backoffStrategy: callbackBackoff() } },
-  );
-  callbacks.on("completed", (job, result) => metrics.callbackFinished(job, result.outcome));
-  callbacks.on("failed", (job, error) => {
-    if (!job) return;
-    metrics.callbackFailed(job, error);
-    // So that `relay event <id>` finds a callback job that failed before any delivery existed.
-    recordFailedCallback(connection, config.QUEUE_PREFIX, job, config.KEEP_FAILED_AGE).catch(() => {});
-    const final = isFinalFailure(job, error);
-    logger[final ? "error" : "warn"](
-      {
-        jobId: job.id,
-        kind: job.data?.kind,
-        // A job stored by anything else than the ingress may lack data: a listener must not throw.
-        ...callbackSubject(job.data?.kind, job.data?.body),
-        attempt: job.attemptsMade,
-        err: error.message,
-      },
-      final ? "callback job failed (kept for replay)" : "callback job failed, will retry",
-    );
+  const callbacks = startCallbackWorker({
+    processor: createCallbackProcessor({
+      destinations,
+      handlers,
+      fanOut,
+      claims,
+      redis: connection,
+      prefix: config.QUEUE_PREFIX,
+      logger,
+    }),
+    queue: callbackQueue,
+    common,
+    keepFailedMs: config.KEEP_FAILED_AGE,
+    metrics,
+    logger,
   });
-  callbacks.on("error", (error) => logger.warn({ err: error.message }, "worker error"));
-
   const deliveryWorkers = new Map<string, Worker<DeliveryJobData, DeliveryJobResult>>();
   for (const destination of enabled) {
     const processor = createDestinationProcessor({
@@ -235,66 +179,20 @@ export async function startWorker(
       metrics,
       logger,
     });
-    const inLine = ordered.get(destination.name);
-    const worker = new Worker<DeliveryJobData, DeliveryJobResult>(
-      deliveryQueueName(destination.name),
-      withReadableFailures(inLine ? inLine.inTurn(processor) : processor),
-      {
-        ...common,
-        // BullMQ's limiter holds across every worker of the queue. Without a rateLimit a limit far
-        // above any real rate is still set: a 429's Retry-After (queue.rateLimit) is only honoured
-        // by a worker that has a limiter.
-        limiter: { max: destination.rateLimit ?? NO_RATE_LIMIT, duration: RATE_WINDOW_MS },
-        settings: { backoffStrategy: deliveryBackoff(destination) },
-      },
+    deliveryWorkers.set(
+      destination.name,
+      startDeliveryWorker({
+        destination,
+        processor,
+        queue: deliveryQueues.get(destination.name)!,
+        inLine: ordered.get(destination.name),
+        common,
+        metrics,
+        logger,
+      }),
     );
-    worker.on("failed", (job, error) => {
-      if (!job) return;
-      const final = isFinalFailure(job, error);
-      metrics.delivery(destination.name, final ? "failed" : "retrying");
-      if (final && inLine) {
-        inLine
-          .endTurnOfFailed(job, error)
-          .catch((err: Error) =>
-            logger.warn(
-              { destination: destination.name, jobId: job.id, err: err.message },
-              "could not end a failed turn",
-            ),
-          );
-      }
-      logger[final ? "error" : "warn"](
-        {
-          destination: destination.name,
-          jobId: job.id,
-          // A job added by anything else than the fan-out may lack data: a listener must not throw.
-          ...deliverySubject(job.data),
-          attempt: job.attemptsMade,
-          err: error.message,
-        },
-        final ? "delivery failed (kept for replay)" : "delivery failed, will retry",
-      );
-    });
-    worker.on("error", (error) => logger.warn({ destination: destination.name, err: error.message }, "worker error"));
-    deliveryWorkers.set(destination.name, worker);
   }
 
-  // Rare (a worker died holding the job): worth a read for the job's ids.
-  const lostWorker = "job lost its worker (lock lapsed): running it again";
-  callbacks.on("stalled", (jobId) => {
-    callbackQueue.getJob(jobId).then(
-      (job) => logger.warn({ jobId, ...(job ? callbackSubject(job.data?.kind, job.data?.body) : {}) }, lostWorker),
-      () => logger.warn({ jobId }, lostWorker),
-    );
-  });
-  for (const [destination, worker] of deliveryWorkers) {
-    const queue = deliveryQueues.get(destination)!;
-    worker.on("stalled", (jobId) => {
-      queue.getJob(jobId).then(
-        (job) => logger.warn({ destination, jobId, ...deliverySubject(job?.data) }, lostWorker),
-        () => logger.warn({ destination, jobId }, lostWorker),
-      );
-    });
-  }
   registerQueueMetrics(registry, [
     { queue: callbackQueue, destination: "" },
     ...[...deliveryQueues].map(([destination, queue]) => ({ queue, destination })),

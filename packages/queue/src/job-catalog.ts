@@ -46,11 +46,11 @@ export interface RetryPolicy {
  */
 const CALLBACK_RETRY: RetryPolicy = { baseDelayMs: 1_000, maxDelayMs: 600_000 };
 
-export const CALLBACK_JOBS: Record<CallbackKind, { description: string; attempts: number }> = {
-  message: { description: "message callback (/notice)", attempts: 15 },
-  room_members: { description: "group member left or joined", attempts: 15 },
+export const CALLBACK_JOBS: Record<CallbackKind, { attempts: number }> = {
+  message: { attempts: 15 },
+  room_members: { attempts: 15 },
   // Retrying cannot give a body a kind: it fails visibly at once, kept for a replay after a fix.
-  unclassified: { description: "a body of no known kind: fails visibly, kept for replay", attempts: 1 },
+  unclassified: { attempts: 1 },
 };
 
 export function callbackJobOptions(kind: CallbackKind): JobsOptions {
