@@ -1,6 +1,7 @@
 import Router from "@koa/router";
 import type { Logger } from "@yuju-relay/logging";
 import { callbackSubject } from "@yuju-relay/protocol";
+import type { RefusalLog } from "@yuju-relay/queue";
 import Koa from "koa";
 import type { AddressAllowlist } from "./address-allowlist.ts";
 import type { AuthFailureLimit } from "./auth-failure-limit.ts";
@@ -9,6 +10,7 @@ import type { IngestOutcome } from "./ingest-callback.ts";
 import { OnceAMinute } from "./once-a-minute.ts";
 import { publicReadinessDetails, type IngressReadiness } from "./readiness.ts";
 import { readCallbackBody } from "./read-callback-body.ts";
+import { refusalRecorder } from "./refusal-recorder.ts";
 
 export interface IngressAppDeps {
   ingest: (text: string, route: string, method: string) => Promise<IngestOutcome>;
@@ -29,6 +31,8 @@ export interface IngressAppDeps {
   authFailures?: AuthFailureLimit | null;
   /** TRUST_PROXY_HOPS: 0 reads the socket's address and ignores X-Forwarded-For. */
   trustProxyHops?: number;
+  /** Keeps a refused callback for the dashboard's /refused page; returns at once (refusal-log.ts). */
+  recordRefusal?: RefusalLog["record"];
 }
 
 /** What became of a request to a callback path: the ingest's outcomes, and what the door refused. */
@@ -54,6 +58,7 @@ export function createIngressApp({
   allowlist = null,
   authFailures = null,
   trustProxyHops = 0,
+  recordRefusal = () => {},
 }: IngressAppDeps): Koa {
   const app = new Koa();
   // With proxies in front, Koa reads ctx.ip from X-Forwarded-For, keeping only the last `hops`
@@ -64,6 +69,7 @@ export function createIngressApp({
   // A scanner or a token guesser must not fill the logs: one line a minute per address.
   const forbiddenLog = new OnceAMinute();
   const unauthorizedLog = new OnceAMinute();
+  app.use(refusalRecorder(recordRefusal));
 
   app.use(async (ctx, next) => {
     try {
@@ -115,6 +121,7 @@ export function createIngressApp({
         return;
       }
       const read = await readCallbackBody(ctx.req, bodyLimit);
+      if (read.ok) ctx.state.callbackText = read.text;
       if (!read.ok) {
         countOutcome(read.status === 413 ? "too_large" : "unreadable");
         logger.warn({ path, status: read.status, error: read.error }, "callback body refused");

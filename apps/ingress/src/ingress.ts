@@ -9,7 +9,13 @@ import {
   type OpsServer,
 } from "@yuju-relay/metrics";
 import { Counter } from "prom-client";
-import { createCallbackQueue, createProducerConnection, isConnected, type RedisClient } from "@yuju-relay/queue";
+import {
+  createCallbackQueue,
+  createProducerConnection,
+  createRefusalLog,
+  isConnected,
+  type RedisClient,
+} from "@yuju-relay/queue";
 import { Spool, type SpoolDrainer } from "@yuju-relay/spool";
 import { createIngressApp } from "./app.ts";
 import { queueOnlyStore, spoolingStore } from "./callback-store.ts";
@@ -105,6 +111,8 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
       "spool ready: callbacks Redis cannot take go there",
     );
   }
+  // Refused callbacks, for the dashboard's /refused page: buffered, written by a timer, best effort.
+  const refusals = createRefusalLog(connection, config.QUEUE_PREFIX);
   const app = createIngressApp({
     ingest,
     bodyLimit: config.BODY_LIMIT,
@@ -115,6 +123,7 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
     allowlist: config.CALLBACK_ALLOWED_IPS ?? null,
     authFailures: tokens && config.AUTH_FAILURE_LIMIT > 0 ? new AuthFailureLimit(config.AUTH_FAILURE_LIMIT) : null,
     trustProxyHops: config.TRUST_PROXY_HOPS,
+    recordRefusal: refusals.record,
   });
 
   // Give Redis a moment before taking traffic; if it is not there, start anyway: callbacks are
@@ -176,6 +185,7 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
       // the next start. A drain batch in flight finishes first (removed from the spool only if stored).
       await drainer?.stop();
       await spool?.close();
+      await refusals.close();
       await queue.close().catch(() => {});
       await connection.quit().catch(() => connection.disconnect());
       logger.info("ingress stopped");

@@ -10,4 +10,5 @@ export { waitForRedis } from "./wait-for-redis.ts";
 export { ConversationOrder, type Reservation, type Turn } from "./conversation-order.ts";
 export { FanOutWatermark } from "./fan-out-watermark.ts";
 export * from "./event-record.ts";
+export * from "./refusal-log.ts";
 export { EventRecorder, type RecordWrite } from "./event-recorder.ts";

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { findEvent } from "../event-lookup.ts";
+import { readEvent } from "@yuju-relay/inspector";
 import { eventText } from "../event-text.ts";
 import { EXIT } from "../exit-codes.ts";
 import type { CommandContext } from "../output.ts";
@@ -14,7 +14,7 @@ export function eventCommand(ctx: CommandContext): Command {
     .addHelpText("after", "\nExit codes: 0 found, 1 unknown or past retention, 69 Redis away, 78 bad configuration.")
     .action((id: string, options: { json?: boolean }) =>
       runWithRelay(ctx, async (relay) => {
-        const report = await findEvent(relay, id);
+        const report = await readEvent(relay, id);
         if (!report.found) {
           if (options.json) ctx.io.out(JSON.stringify(report, null, 2));
           ctx.io.err(`relay: ${report.message}`);

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { EXIT } from "../exit-codes.ts";
-import { humanDuration } from "../human-duration.ts";
+import { humanDuration } from "@yuju-relay/inspector";
 import type { CommandContext } from "../output.ts";
 import { relayStats } from "../queue-stats.ts";
 import { runWithRelay } from "../run-with-relay.ts";
