@@ -14,6 +14,7 @@ interface FilterFields {
   roomId?: string | null;
   botId?: string | null;
   source?: number | null;
+  origin?: string;
   text?: string | null;
 }
 
@@ -29,6 +30,7 @@ function fieldsOf(event: RelayEvent): FilterFields {
       roomId: d.room?.id ?? null,
       botId: d.bot.wxid,
       source: d.source,
+      origin: d.origin,
       text: d.text,
     };
   }
@@ -52,6 +54,7 @@ export function matchesFilter(filter: DestinationFilter, event: RelayEvent): boo
     anyOf(filter.roomIds, f.roomId) &&
     anyOf(filter.botIds, f.botId) &&
     anyOf(filter.sources, f.source) &&
+    anyOf(filter.origin as readonly string[] | undefined, f.origin) &&
     (filter.textMatches === undefined || (typeof f.text === "string" && filter.textMatches.test(f.text)))
   );
 }

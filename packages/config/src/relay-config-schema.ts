@@ -1,4 +1,11 @@
-import { MESSAGE_KINDS, RELAY_EVENT_TYPES, type MessageKind, type RelayEventType } from "@yuju-relay/protocol";
+import {
+  MESSAGE_KINDS,
+  MESSAGE_ORIGINS,
+  RELAY_EVENT_TYPES,
+  type MessageKind,
+  type MessageOrigin,
+  type RelayEventType,
+} from "@yuju-relay/protocol";
 import { z } from "zod";
 import { DURATION_FORMAT, parseDurationMs } from "./durations.ts";
 
@@ -18,6 +25,8 @@ export interface DestinationFilter {
   roomIds?: string[];
   botIds?: string[];
   sources?: number[];
+  /** Where the message came from (contact, hosted_account, api, automation, unknown): the loop guard. */
+  origin?: MessageOrigin[];
   textMatches?: RegExp;
 }
 
@@ -107,6 +116,11 @@ const filterSchema = z
     roomIds: idList().optional(),
     botIds: idList().optional(),
     sources: nonEmptyList(z.int({ error: "must be a whole number" })).optional(),
+    origin: nonEmptyList(
+      z.enum(MESSAGE_ORIGINS, {
+        error: (issue) => `unknown origin ${JSON.stringify(issue.input)} (one of ${MESSAGE_ORIGINS.join(", ")})`,
+      }),
+    ).optional(),
     textMatches: z
       .string({ error: "must be a regular expression, as a string" })
       .transform((source, ctx) => {
