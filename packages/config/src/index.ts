@@ -21,3 +21,12 @@ export {
   type DestinationOrdering,
   type OrderedFailurePolicy,
 } from "./relay-config-schema.ts";
+export {
+  checkSendApiEnv,
+  checkSendEnv,
+  envSecret,
+  envSlidingLimit,
+  sendApiEnv,
+  sendEnv,
+  type SlidingLimit,
+} from "./send-env.ts";
