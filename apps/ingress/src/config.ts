@@ -1,10 +1,19 @@
-import { checkRedisCluster, envDurationMs, envInt, logLevelEnv, redisEnv } from "@yuju-relay/config";
+import {
+  checkRedisCluster,
+  checkSendApiEnv,
+  envDurationMs,
+  envInt,
+  logLevelEnv,
+  redisEnv,
+  sendApiEnv,
+} from "@yuju-relay/config";
 import { z } from "zod";
 
 export const ingressEnv = z
   .object({
     ...redisEnv,
     ...logLevelEnv,
+    ...sendApiEnv,
     /** Port the callback endpoint listens on. */
     PORT: envInt({ default: 3000, min: 0, max: 65_535 }),
     /** Interface to bind; 0.0.0.0 inside containers. */
@@ -47,6 +56,12 @@ export const ingressEnv = z
      */
     SPOOL_DRAIN_RATE: envInt({ default: 1_000, min: 1 }),
   })
-  .superRefine(checkRedisCluster);
+  .superRefine((env, ctx) => {
+    checkRedisCluster(env, ctx);
+    checkSendApiEnv(env, ctx);
+    if (env.API_PORT !== undefined && env.API_PORT !== 0 && env.API_PORT === env.PORT) {
+      ctx.addIssue({ code: "custom", path: ["API_PORT"], message: "must differ from PORT: the send API never faces the internet" });
+    }
+  });
 
 export type IngressConfig = z.infer<typeof ingressEnv>;

@@ -2,7 +2,7 @@ import type { Destination } from "@yuju-relay/config";
 import type { EventHandler, EventHandlers } from "@yuju-relay/handlers";
 import type { Logger } from "@yuju-relay/logging";
 import { normalizeCallback, type RelayEvent, type RelayEventType } from "@yuju-relay/protocol";
-import type { CallbackJobData, EventClaims } from "@yuju-relay/queue";
+import type { CallbackJobData, EventClaims, SendEchoes } from "@yuju-relay/queue";
 import { UnrecoverableError, type Job } from "bullmq";
 import { wantsEvent } from "./destination-filter.ts";
 import type { EnqueueDeliveries } from "./enqueue-deliveries.ts";
@@ -32,6 +32,8 @@ export function createCallbackProcessor(deps: {
   /** Null when de-duplication is off (DEDUP_WINDOW=0). */
   claims: EventClaims | null;
   logger: Logger;
+  /** The send path's lookups: the chat's account, and `relaySendId` on the relay's own sends' callbacks. */
+  sendEchoes?: SendEchoes;
 }) {
   const { destinations, handlers, enqueue, claims, logger } = deps;
   const byName = new Map(destinations.map((d) => [d.name, d]));
@@ -45,6 +47,7 @@ export function createCallbackProcessor(deps: {
       throw new UnrecoverableError(normalized.reason);
     }
     const { event } = normalized;
+    if (event.type === "message.received") await deps.sendEchoes?.observe(event);
     const jobId = job.id ?? "";
     const claim = claims ? await claims.claim(event.id, jobId) : null;
     if (claim && !claim.claimed) {

@@ -15,6 +15,7 @@ import {
   deliveryQueueName,
   EventClaims,
   FanOutWatermark,
+  SendEchoes,
   isFinalFailure,
   recordFailedCallback,
   retentionOptions,
@@ -33,6 +34,7 @@ import { createSignedDelivery } from "./signed-delivery.ts";
 import { createWorkerMetrics, registerPausedGauge } from "./worker-metrics.ts";
 import { createWorkerReadiness } from "./worker-readiness.ts";
 import { eventSubject } from "./event-subject.ts";
+import { startSendWorker, type RunningSendWorker } from "./send-worker.ts";
 
 /** The ids of a delivery job's event, for log lines; never throws (it runs in event listeners). */
 function deliverySubject(data: Partial<DeliveryJobData> | undefined) {
@@ -50,6 +52,8 @@ export interface RunningWorker {
   worker: Worker<CallbackJobData, CallbackJobResult>;
   /** One worker per enabled destination, by destination name. */
   deliveryWorkers: ReadonlyMap<string, Worker<DeliveryJobData, DeliveryJobResult>>;
+  /** The sends queue's worker, when PLATFORM_API_URL is set. */
+  sends: RunningSendWorker | null;
   /** The /healthz, /readyz and /metrics server, when OPS_PORT is set. */
   ops: OpsServer | null;
   close(): Promise<void>;
@@ -133,6 +137,7 @@ export async function startWorker(
         enqueue: createDeliveryEnqueuer(deliveryQueues, orders),
         claims,
         logger,
+        sendEchoes: new SendEchoes(connection, config.QUEUE_PREFIX),
       }),
     ),
     { ...common, settings: { backoffStrategy: callbackBackoff() } },
@@ -233,7 +238,7 @@ export async function startWorker(
     ...[...deliveryQueues].map(([destination, queue]) => ({ queue, destination })),
   ]);
   registerPausedGauge(registry, deliveryQueues);
-  const workers = [callbacks, ...deliveryWorkers.values()];
+  const workers: Worker[] = [callbacks, ...deliveryWorkers.values()];
   const readiness = createWorkerReadiness({
     callbacks,
     workers,
@@ -242,6 +247,8 @@ export async function startWorker(
     stallAfterMs: config.STALL_AFTER,
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  const sends = await startSendWorker(config, connection, registry, logger);
+  if (sends) workers.push(sends.worker);
   const ops =
     config.OPS_PORT === undefined ? null : await startOpsServer(config.OPS_PORT, config.OPS_HOST, registry, readiness);
   logger.info(
@@ -267,6 +274,7 @@ export async function startWorker(
   return {
     worker: callbacks,
     deliveryWorkers,
+    sends,
     ops,
     async close() {
       // worker.close() waits for active jobs without a limit, and may never return while Redis is
@@ -285,6 +293,7 @@ export async function startWorker(
       }
       await ops?.close();
       await Promise.all([callbackQueue, ...deliveryQueues.values()].map((q) => q.close().catch(() => {})));
+      await sends?.queue.close().catch(() => {});
       await connection.quit().catch(() => connection.disconnect());
       logger.info("worker stopped");
     },

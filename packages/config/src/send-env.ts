@@ -52,8 +52,6 @@ export const sendEnv = {
   SEND_ACCOUNT_INTERVAL: envDurationMs({ default: "1s" }),
   /** How long one platform call may take before it counts as a timeout (retried). */
   SEND_TIMEOUT: envDurationMs({ default: "10s", min: 100 }),
-  /** Attempts per send for 5xx and timeouts (429 uses none). */
-  SEND_ATTEMPTS: envInt({ default: 8, min: 1, max: 100 }),
   /** While the quota is spent (402), one held send is tried this often: its success resumes every send. */
   SEND_PROBE_INTERVAL: envDurationMs({ default: "5m", min: 100 }),
   /** Sends a worker process runs at once (most of them wait on pacing, not on the network). */

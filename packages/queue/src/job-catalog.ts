@@ -229,8 +229,11 @@ export interface SendJobData {
 /** 5xx and timeouts: a minute of quick retries, then longer ones, capped at 5 minutes. */
 export const SEND_RETRY: RetryPolicy = { baseDelayMs: 1_000, maxDelayMs: 300_000 };
 
-export function sendJobOptions(sendId: string, attempts: number): JobsOptions {
-  return { jobId: sendId, attempts, backoff: { type: RELAY_BACKOFF } };
+/** Attempts per send for 5xx, timeouts and connection errors (a 429 or a pacing wait uses none): about 20 minutes. */
+export const SEND_ATTEMPTS = 8;
+
+export function sendJobOptions(sendId: string): JobsOptions {
+  return { jobId: sendId, attempts: SEND_ATTEMPTS, backoff: { type: RELAY_BACKOFF } };
 }
 
 export function sendJobName(data: Pick<SendJobData, "chatId" | "message">): string {

@@ -82,7 +82,6 @@ export async function acceptSend(
   queue: Queue<SendJobData>,
   prefix: string,
   request: SendRequest,
-  attempts: number,
 ): Promise<SendAcceptance> {
   if (!(ACCEPT_COMMAND in redis)) redis.defineCommand(ACCEPT_COMMAND, { lua: ACCEPT });
   const id = `snd_${randomUUID().replaceAll("-", "")}`;
@@ -114,7 +113,7 @@ export async function acceptSend(
   }
   const data: SendJobData = { sendId: id, chatId: request.chatId, botWxid: value, message: request.message, acceptedAt };
   try {
-    await queue.add(sendJobName(data), data, sendJobOptions(id, attempts));
+    await queue.add(sendJobName(data), data, sendJobOptions(id));
   } catch (error) {
     // Undo, so that the chat's line does not wait for a job that does not exist and the key can be used again.
     const undo = redis.multi().zrem(sendLineKey(prefix, request.chatId), id).del(sendRecordKey(prefix, id));
