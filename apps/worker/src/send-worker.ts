@@ -48,6 +48,7 @@ export async function startSendWorker(
     rateLimit: config.SEND_RATE_LIMIT,
     accountIntervalMs: config.SEND_ACCOUNT_INTERVAL,
     probeIntervalMs: config.SEND_PROBE_INTERVAL,
+    callTimeoutMs: config.SEND_TIMEOUT,
   });
   const metrics = createSendMetrics(registry, connection, config.QUEUE_PREFIX);
   const processor = createSendProcessor({

@@ -31,3 +31,6 @@ export const sendWindowKey = (prefix: string) => `${prefix}:send-window`;
 
 /** A hosted account's next allowed send time (ms). */
 export const sendAccountKey = (prefix: string, botWxid: string) => `${prefix}:send-account:${botWxid}`;
+
+/** Held by an account's call in flight: one call of an account at a time. */
+export const sendAccountBusyKey = (prefix: string, botWxid: string) => `${prefix}:send-account-busy:${botWxid}`;

@@ -3,6 +3,7 @@ import type { RedisClient } from "./connections.ts";
 import { SEND_RECORD_TTL_MS, sendAttemptsKey, sendRecordKey, type SendAttempt, type SendAttemptOutcome } from "./send-record.ts";
 import {
   SENT_ECHO_WINDOW_MS,
+  sendAccountBusyKey,
   sendAccountKey,
   sendHoldKey,
   sendLineKey,
@@ -32,9 +33,10 @@ import {
  * Times are Redis's (TIME), not the workers' clocks, which may disagree.
  */
 const BEGIN = `
-local record, line, hold, quota, probe, account, window = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local id, limit, windowMs, gap, probeMs, attempt, jobPrefix = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]),
-  tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7]
+local record, line, hold, quota, probe, account, window, busy =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local id, limit, windowMs, gap, probeMs, attempt, jobPrefix, flightMs = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]),
+  tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8])
 local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local status = redis.call("HGET", record, "status")
@@ -50,6 +52,8 @@ local held = redis.call("EXISTS", quota) == 1
 local holdMs = redis.call("PTTL", hold)
 if holdMs > 0 then return {"rate_limited", holdMs} end
 if gap > 0 then
+  -- one call of an account at a time: its interval counts from the end of the call before
+  if redis.call("EXISTS", busy) == 1 then return {"account", gap} end
   local nextAt = tonumber(redis.call("GET", account) or "0")
   if nextAt > now then return {"account", nextAt - now} end
 end
@@ -57,7 +61,7 @@ if limit > 0 then
   redis.call("ZREMRANGEBYSCORE", window, "-inf", now - windowMs)
   if redis.call("ZCARD", window) >= limit then
     local oldest = tonumber(redis.call("ZRANGE", window, 0, 0, "WITHSCORES")[2])
-    return {"window", oldest + windowMs - now + 1}
+    return {"window", math.max(1, oldest + windowMs - now + 1)}
   end
 end
 local probing = 0
@@ -69,26 +73,31 @@ if held then
   probing = 1
 end
 if limit > 0 then
-  redis.call("ZADD", window, now, now .. ":" .. id .. ":" .. attempt)
-  redis.call("PEXPIRE", window, windowMs)
+  -- in flight, a call counts as made at the latest time it can reach the platform; its end sets the real time
+  redis.call("ZADD", window, now + flightMs, id .. ":" .. attempt)
+  redis.call("PEXPIRE", window, windowMs + flightMs)
 end
-if gap > 0 then redis.call("SET", account, now + gap, "PX", gap) end
+if gap > 0 then redis.call("SET", busy, id, "PX", flightMs) end
 local resend = 0
 if status == "sending" then resend = 1 end
 redis.call("HSET", record, "status", "sending")
 return {"go", resend, probing}
 `;
 
-/**
- * The end of an attempt: the attempt appended, the record's status and the platform's answer; for a
- * success, the echo key (how its callback is recognised) and the end of a quota hold; for a 429,
- * the key's hold; for a 402, the quota hold. A send that is over (sent or failed) leaves its
- * chat's line: the next head is returned, for the worker to promote.
- */
 const END = `
-local record, attempts, line, echo, hold, quota = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local id, outcome, attempt, response, ttl, echoMs, holdMs = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5],
-  tonumber(ARGV[6]), tonumber(ARGV[7])
+local record, attempts, line, echo, hold, quota, window, account, busy =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local id, outcome, attempt, response, ttl, echoMs, holdMs, heldSince, member, gap, windowMs = ARGV[1], ARGV[2], ARGV[3],
+  ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11])
+local t = redis.call("TIME")
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if member ~= "" then
+  -- the call reached the platform by now: its time in the window is now, and its account's interval starts now
+  redis.call("ZADD", window, "XX", now, member)
+  redis.call("PEXPIRE", window, windowMs)
+  if redis.call("GET", busy) == id then redis.call("DEL", busy) end
+  if gap > 0 then redis.call("SET", account, now + gap, "PX", gap) end
+end
 if attempt ~= "" then
   redis.call("RPUSH", attempts, attempt)
   redis.call("PEXPIRE", attempts, ttl)
@@ -104,7 +113,7 @@ if outcome == "sent" then
   resumed = redis.call("DEL", quota)
 end
 if outcome == "rate_limited" and redis.call("PTTL", hold) < holdMs then redis.call("SET", hold, "1", "PX", holdMs) end
-if outcome == "held" then redis.call("SET", quota, ARGV[8]) end
+if outcome == "held" then redis.call("SET", quota, heldSince) end
 if outcome == "sent" or outcome == "failed" then
   redis.call("ZREM", line, id)
   return {redis.call("ZRANGE", line, 0, 0)[1] or "", resumed}
@@ -135,6 +144,8 @@ export interface SendPacingConfig {
   /** SEND_ACCOUNT_INTERVAL; 0: off. */
   accountIntervalMs: number;
   probeIntervalMs: number;
+  /** SEND_TIMEOUT: the longest a call can be in flight. */
+  callTimeoutMs: number;
 }
 
 /** How far above the interval an account's next send may be drawn: `interval × (1 + U[0, 0.6])`. */
@@ -155,11 +166,19 @@ export class SendPacing {
     this.redis = redis as PacingRedis;
   }
 
+  private gap(): number {
+    return Math.round(this.config.accountIntervalMs * (1 + ACCOUNT_JITTER * this.random()));
+  }
+
+  /** A call in flight holds its account and its place in the window at most this long (a dead worker's too). */
+  private get flightMs(): number {
+    return this.config.callTimeoutMs + 1_000;
+  }
+
   async begin(send: { sendId: string; chatId: string; botWxid: string }, attempt: number): Promise<SendVerdict> {
-    const { rateLimit, accountIntervalMs, probeIntervalMs } = this.config;
-    const gap = Math.round(accountIntervalMs * (1 + ACCOUNT_JITTER * this.random()));
+    const { rateLimit, probeIntervalMs } = this.config;
     const [verdict, value, probe] = await this.redis[BEGIN_COMMAND](
-      7,
+      8,
       sendRecordKey(this.prefix, send.sendId),
       sendLineKey(this.prefix, send.chatId),
       sendHoldKey(this.prefix),
@@ -167,13 +186,15 @@ export class SendPacing {
       sendProbeKey(this.prefix),
       sendAccountKey(this.prefix, send.botWxid),
       sendWindowKey(this.prefix),
+      sendAccountBusyKey(this.prefix, send.botWxid),
       send.sendId,
       rateLimit?.max ?? 0,
       rateLimit?.windowMs ?? 1,
-      gap,
+      this.gap(),
       probeIntervalMs,
       attempt,
       `${this.prefix}:${this.queueName}:`,
+      this.flightMs,
     );
     switch (verdict) {
       case "go":
@@ -197,20 +218,23 @@ export class SendPacing {
    * quota hold just ended (a success while held).
    */
   async end(
-    send: { sendId: string; chatId: string; text: string | null },
+    send: { sendId: string; chatId: string; botWxid: string; text: string | null },
     outcome: SendAttemptOutcome,
     attempt: SendAttempt | null,
     platformResponse: unknown,
     options: { holdMs?: number } = {},
   ): Promise<{ nextInChat: string | null; quotaResumed: boolean }> {
     const [next, resumed] = await this.redis[END_COMMAND](
-      6,
+      9,
       sendRecordKey(this.prefix, send.sendId),
       sendAttemptsKey(this.prefix, send.sendId),
       sendLineKey(this.prefix, send.chatId),
       send.text === null ? `${this.prefix}:sent:-` : sentEchoKey(this.prefix, send.chatId, send.text),
       sendHoldKey(this.prefix),
       sendQuotaKey(this.prefix),
+      sendWindowKey(this.prefix),
+      sendAccountKey(this.prefix, send.botWxid),
+      sendAccountBusyKey(this.prefix, send.botWxid),
       send.sendId,
       outcome,
       attempt ? JSON.stringify(attempt) : "",
@@ -219,6 +243,9 @@ export class SendPacing {
       send.text === null ? 0 : SENT_ECHO_WINDOW_MS,
       options.holdMs ?? 0,
       new Date().toISOString(),
+      attempt ? `${send.sendId}:${attempt.attempt}` : "",
+      this.config.accountIntervalMs > 0 ? this.gap() : 0,
+      (this.config.rateLimit?.windowMs ?? 0) + this.flightMs,
     );
     return { nextInChat: next === "" ? null : next, quotaResumed: resumed === 1 };
   }
