@@ -6,6 +6,7 @@ import { failedCommand } from "./commands/failed.ts";
 import { pauseCommand } from "./commands/pause.ts";
 import { replayCommand } from "./commands/replay.ts";
 import { resumeCommand } from "./commands/resume.ts";
+import { sendCommand } from "./commands/send.ts";
 import { statsCommand } from "./commands/stats.ts";
 import { EXIT } from "./exit-codes.ts";
 import type { CommandContext, Output } from "./output.ts";
@@ -35,6 +36,7 @@ export function createProgram(ctx: CommandContext): Command {
   program.addCommand(statsCommand(ctx));
   program.addCommand(pauseCommand(ctx));
   program.addCommand(resumeCommand(ctx));
+  program.addCommand(sendCommand(ctx));
   program
     .command("config")
     .description("the RELAY_CONFIG file")

@@ -2,11 +2,13 @@ import { ConfigError, destinationNames } from "@yuju-relay/config";
 import {
   createCallbackQueue,
   createDeliveryQueue,
+  createSendQueue,
   createWorkerConnection,
   isConnected,
   type CallbackJobData,
   type DeliveryJobData,
   type RedisClient,
+  type SendJobData,
 } from "@yuju-relay/queue";
 import type { Queue } from "bullmq";
 import type { CliConfig } from "./cli-env.ts";
@@ -20,6 +22,8 @@ export interface RelayQueues {
   callbacks: Queue<CallbackJobData>;
   /** Every configured destination's queue (disabled ones too: they may still hold jobs), by name. */
   deliveries: ReadonlyMap<string, Queue<DeliveryJobData>>;
+  /** The send API's queue. */
+  sends: Queue<SendJobData>;
   retention: { completedMs: number; failedMs: number };
   close(): Promise<void>;
 }
@@ -76,15 +80,17 @@ export async function openRelayQueues(config: CliConfig): Promise<RelayQueues> {
   const prefix = config.QUEUE_PREFIX;
   const callbacks = createCallbackQueue(redis, prefix);
   const deliveries = new Map(names.map((name) => [name, createDeliveryQueue(redis, prefix, name)] as const));
-  for (const queue of [callbacks, ...deliveries.values()]) queue.on("error", () => {});
+  const sends = createSendQueue(redis, prefix);
+  for (const queue of [callbacks, sends, ...deliveries.values()]) queue.on("error", () => {});
   return {
     redis,
     prefix,
     callbacks,
     deliveries,
+    sends,
     retention: { completedMs: config.KEEP_COMPLETED_AGE, failedMs: config.KEEP_FAILED_AGE },
     async close() {
-      await Promise.all([callbacks, ...deliveries.values()].map((q) => q.close().catch(() => {})));
+      await Promise.all([callbacks, sends, ...deliveries.values()].map((q) => q.close().catch(() => {})));
       await redis.quit().catch(() => redis.disconnect());
     },
   };

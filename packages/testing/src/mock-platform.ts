@@ -21,8 +21,9 @@ export interface PlatformCall {
  *   rate_limited  429 with a plain-string body (as the public integration documents), Retry-After if set
  *   quota         402 {"code":402,"message":"API请求次数不足"}
  *   error         500
+ *   bad_request   400 {"code":400,"message":"chatId 不存在"}
  */
-export type PlatformMode = "ok" | "rate_limited" | "quota" | "error";
+export type PlatformMode = "ok" | "rate_limited" | "quota" | "error" | "bad_request";
 
 export interface MockPlatform {
   /** The base URL (PLATFORM_API_URL). */
@@ -46,6 +47,7 @@ const ANSWERS: Record<PlatformMode, { status: number; body: string; type: string
   ok: { status: 200, body: JSON.stringify({ code: 0, message: "ok" }), type: "application/json" },
   rate_limited: { status: 429, body: "Too Many Requests", type: "text/plain" },
   quota: { status: 402, body: JSON.stringify({ code: 402, message: "API请求次数不足" }), type: "application/json" },
+  bad_request: { status: 400, body: JSON.stringify({ code: 400, message: "chatId 不存在" }), type: "application/json" },
   error: { status: 500, body: JSON.stringify({ code: 500, message: "internal error" }), type: "application/json" },
 };
 
