@@ -148,7 +148,7 @@ describe("the platform's limits", () => {
 
   it("holds every send on a 402, shows them held, and `relay send resume` releases them", async () => {
     stack.platform.mode = "quota";
-    const ids = [];
+    const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push(String((await stack.send({ chatId: `quota-${i}`, botWxid: `bot-q${i}`, text: `q${i}` })).body.id));
     await eventually(
       async () => {
