@@ -73,7 +73,8 @@ async function drain(ctx: BenchContext, mode: "relay" | "bare", tag: string): Pr
     REDIS_URL: ctx.redis.url,
     QUEUE_PREFIX: prefix,
     PLATFORM_API_URL: platform.url,
-    CONCURRENCY: "16",
+    // Enough sends at once that both workers are bound by CPU, not by round trips: capacity, not latency.
+    CONCURRENCY: process.env.BENCH_SEND_CONCURRENCY ?? "64",
   });
   const cpu = processCpuSeconds(child.pid);
   try {
