@@ -84,7 +84,10 @@ async function drain(ctx: BenchContext, mode: "relay" | "bare", tag: string): Pr
     for (let waited = 0; platform.received() < SENDS && waited < 180_000; waited += 20) await sleep(20);
     const seconds = (performance.now() - started) / 1000;
     if (platform.received() < SENDS) throw new Error(`${mode}: ${platform.received()}/${SENDS} sent`);
-    return { sendsPerS: SENDS / seconds, cpuUsPerSend: Math.round(((processCpuSeconds(child.pid) - cpu) * 1e6) / SENDS) };
+    return {
+      sendsPerS: SENDS / seconds,
+      cpuUsPerSend: Math.round(((processCpuSeconds(child.pid) - cpu) * 1e6) / SENDS),
+    };
   } finally {
     await child.stop();
     await queue.close();

@@ -6,7 +6,12 @@ import { describe, expect, it } from "vitest";
 import { TEST_SIGNING_SECRET as SECRET } from "@yuju-relay/testing";
 
 const example = new URL("../../../relay.example.yaml", import.meta.url).pathname;
-const secrets = { CRM_WEBHOOK_SECRET: SECRET, TICKETS_WEBHOOK_SECRET: SECRET, ARCHIVE_WEBHOOK_SECRET: SECRET, ASSISTANT_WEBHOOK_SECRET: SECRET };
+const secrets = {
+  CRM_WEBHOOK_SECRET: SECRET,
+  TICKETS_WEBHOOK_SECRET: SECRET,
+  ARCHIVE_WEBHOOK_SECRET: SECRET,
+  ASSISTANT_WEBHOOK_SECRET: SECRET,
+};
 
 /** `relay …` as a real child process, as `pnpm relay …` runs it. */
 async function relay(args: string[], env: Record<string, string> = {}) {

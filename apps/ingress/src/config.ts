@@ -60,7 +60,11 @@ export const ingressEnv = z
     checkRedisCluster(env, ctx);
     checkSendApiEnv(env, ctx);
     if (env.API_PORT !== undefined && env.API_PORT !== 0 && env.API_PORT === env.PORT) {
-      ctx.addIssue({ code: "custom", path: ["API_PORT"], message: "must differ from PORT: the send API never faces the internet" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["API_PORT"],
+        message: "must differ from PORT: the send API never faces the internet",
+      });
     }
   });
 

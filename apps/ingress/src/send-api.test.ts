@@ -1,4 +1,4 @@
-import { ConfigError, parseEnv } from "@yuju-relay/config";
+import { parseEnv, type ConfigError } from "@yuju-relay/config";
 import { createLogger } from "@yuju-relay/logging";
 import { freePort, uniquePrefix } from "@yuju-relay/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,13 +18,14 @@ describe("the send API's configuration", () => {
       return [];
     };
     expect(problems({ API_PORT: "3100" })).toEqual(["RELAY_API_KEYS: is required when API_PORT is set"]);
-    expect(problems({ API_PORT: "3000", PORT: "3000", RELAY_API_KEYS: KEY })[0]).toMatch(/^API_PORT: must differ from PORT/);
+    expect(problems({ API_PORT: "3000", PORT: "3000", RELAY_API_KEYS: KEY })[0]).toMatch(
+      /^API_PORT: must differ from PORT/,
+    );
     const short = problems({ API_PORT: "3100", RELAY_API_KEYS: "tooshort-secret" });
     expect(short).toEqual(["RELAY_API_KEYS: every key must be at least 16 characters"]);
-    expect(parseEnv(ingressEnv, { API_PORT: "3100", RELAY_API_KEYS: ` ${KEY} , other-key-0123456789 ` }).RELAY_API_KEYS).toEqual([
-      KEY,
-      "other-key-0123456789",
-    ]);
+    expect(
+      parseEnv(ingressEnv, { API_PORT: "3100", RELAY_API_KEYS: ` ${KEY} , other-key-0123456789 ` }).RELAY_API_KEYS,
+    ).toEqual([KEY, "other-key-0123456789"]);
     expect(parseEnv(ingressEnv, {}).API_PORT).toBeUndefined();
   });
 });

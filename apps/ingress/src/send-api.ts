@@ -67,7 +67,10 @@ export function createSendApiApp({ isValidKey, accept, redis, prefix, logger, is
     const result = await accept(parsed.request);
     switch (result.outcome) {
       case "accepted":
-        logger.info({ sendId: result.id, chatId: parsed.request.chatId, type: parsed.request.message.type }, "send accepted");
+        logger.info(
+          { sendId: result.id, chatId: parsed.request.chatId, type: parsed.request.message.type },
+          "send accepted",
+        );
         ctx.status = 202;
         ctx.body = { id: result.id, status: "queued" };
         return;
@@ -82,7 +85,8 @@ export function createSendApiApp({ isValidKey, accept, redis, prefix, logger, is
       case "no_account":
         ctx.status = 422;
         ctx.body = {
-          error: "no botWxid given, and no callback of this chat seen yet: name the hosted account that sends (botWxid)",
+          error:
+            "no botWxid given, and no callback of this chat seen yet: name the hosted account that sends (botWxid)",
           field: "botWxid",
         };
         return;
@@ -96,7 +100,12 @@ export function createSendApiApp({ isValidKey, accept, redis, prefix, logger, is
       ctx.body = { error: "no such send (or past its 7-day record)" };
       return;
     }
-    ctx.body = { id: record.id, status: record.status, attempts: record.attempts, platformResponse: record.platformResponse };
+    ctx.body = {
+      id: record.id,
+      status: record.status,
+      attempts: record.attempts,
+      platformResponse: record.platformResponse,
+    };
   });
 
   app.use(router.routes());

@@ -2,7 +2,11 @@ import type { SendRequest } from "@yuju-relay/queue";
 import { z } from "zod";
 
 const id = (name: string) =>
-  z.string({ error: `${name} must be a string` }).trim().min(1, `${name} must not be empty`).max(256, `${name} is too long`);
+  z
+    .string({ error: `${name} must be a string` })
+    .trim()
+    .min(1, `${name} must not be empty`)
+    .max(256, `${name} is too long`);
 const httpUrl = z
   .string({ error: "url must be a string" })
   .refine((v) => /^https?:\/\/\S+$/.test(v), "url must be an http(s) URL")
@@ -41,9 +45,14 @@ export function parseSendBody(body: unknown): ParsedSendBody {
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const field = issue.path.map(String).join(".") || (issue.code === "unrecognized_keys" ? issue.keys.join(", ") : "(body)");
+    const field =
+      issue.path.map(String).join(".") || (issue.code === "unrecognized_keys" ? issue.keys.join(", ") : "(body)");
     const error = issue.code === "unrecognized_keys" ? `unknown field ${issue.keys.join(", ")}` : issue.message;
-    return { ok: false, field, error: issue.code === "invalid_type" && issue.input === undefined ? `${field} is required` : error };
+    return {
+      ok: false,
+      field,
+      error: issue.code === "invalid_type" && issue.input === undefined ? `${field} is required` : error,
+    };
   }
   const d = parsed.data;
   const message =

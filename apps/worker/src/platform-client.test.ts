@@ -3,7 +3,11 @@ import { interpretAnswer, platformBody, withoutKey } from "./platform-client.ts"
 
 describe("the platform client", () => {
   it("builds the platform's body: 0 text, 1 image, 3 file", () => {
-    expect(platformBody("c", { type: "text", text: "hi" })).toEqual({ chatId: "c", messageType: 0, payload: { text: "hi" } });
+    expect(platformBody("c", { type: "text", text: "hi" })).toEqual({
+      chatId: "c",
+      messageType: 0,
+      payload: { text: "hi" },
+    });
     expect(platformBody("c", { type: "image", url: "https://x/i.png" })).toEqual({
       chatId: "c",
       messageType: 1,
@@ -37,7 +41,9 @@ describe("the platform client", () => {
 
   it("strips the key from anything that prints a URL", () => {
     const key = "k-0123456789abcdef";
-    expect(withoutKey(`POST http://p/v1/x?apiKey=${key}&a=1 failed`, key)).toBe("POST http://p/v1/x?apiKey=***&a=1 failed");
+    expect(withoutKey(`POST http://p/v1/x?apiKey=${key}&a=1 failed`, key)).toBe(
+      "POST http://p/v1/x?apiKey=***&a=1 failed",
+    );
     expect(withoutKey(`echo ${key}`, key)).toBe("echo ***");
   });
 });

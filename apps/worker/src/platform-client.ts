@@ -80,20 +80,34 @@ function errorClassOf(error: unknown): AttemptErrorClass {
 
 export function interpretAnswer(status: number, body: unknown, retryAfter: string | null): PlatformAnswer {
   if (status === 429) {
-    return { kind: "rate_limited", status, body, retryAfterMs: parseRetryAfter(retryAfter) ?? DEFAULT_RATE_LIMIT_HOLD_MS };
+    return {
+      kind: "rate_limited",
+      status,
+      body,
+      retryAfterMs: parseRetryAfter(retryAfter) ?? DEFAULT_RATE_LIMIT_HOLD_MS,
+    };
   }
   if (status === 402) return { kind: "quota_exhausted", status, body };
   if (status >= 500) return { kind: "retry", status, body, error: null, reason: `platform answered ${status}` };
   if (status >= 200 && status < 300) {
     const { code, message } = codeOf(body);
     if (code === undefined || code === null || code === 0 || code === "0") return { kind: "sent", status, body };
-    return { kind: "refused", status, body, reason: `platform refused it: code ${String(code)}${message ? `, ${message}` : ""}` };
+    return {
+      kind: "refused",
+      status,
+      body,
+      reason: `platform refused it: code ${String(code)}${message ? `, ${message}` : ""}`,
+    };
   }
   return { kind: "refused", status, body, reason: `platform answered ${status}` };
 }
 
 /** The 语聚AI marketing send API: POST {base}/v1/api/ai/marketing/send/message?apiKey=… */
-export function createYujuPlatformClient(options: { baseUrl: string; apiKey: string; timeoutMs: number }): PlatformClient {
+export function createYujuPlatformClient(options: {
+  baseUrl: string;
+  apiKey: string;
+  timeoutMs: number;
+}): PlatformClient {
   const url = `${options.baseUrl.replace(/\/+$/, "")}${SEND_MESSAGE_PATH}?apiKey=${encodeURIComponent(options.apiKey)}`;
   return {
     async send(chatId, message) {
@@ -120,10 +134,20 @@ export function createYujuPlatformClient(options: { baseUrl: string; apiKey: str
         text = await response.text();
       } catch (error) {
         const errorClass = errorClassOf(error);
-        return { kind: "retry", status: response.status, body: null, error: errorClass, reason: `answer cut: ${errorClass}` };
+        return {
+          kind: "retry",
+          status: response.status,
+          body: null,
+          error: errorClass,
+          reason: `answer cut: ${errorClass}`,
+        };
       }
       // A platform that echoes the request URL must not put the key into the record.
-      return interpretAnswer(response.status, bodyOf(withoutKey(text, options.apiKey)), response.headers.get("retry-after"));
+      return interpretAnswer(
+        response.status,
+        bodyOf(withoutKey(text, options.apiKey)),
+        response.headers.get("retry-after"),
+      );
     },
   };
 }

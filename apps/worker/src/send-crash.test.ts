@@ -53,7 +53,8 @@ describe("a worker killed while sending", () => {
     );
     // Every send reached the platform; the only ones sent twice were in flight when the worker died.
     const byText = new Map<string, number>();
-    for (const call of stack.platform.calls) byText.set(String(call.payload.text), (byText.get(String(call.payload.text)) ?? 0) + 1);
+    for (const call of stack.platform.calls)
+      byText.set(String(call.payload.text), (byText.get(String(call.payload.text)) ?? 0) + 1);
     expect([...byText.keys()].sort()).toEqual(Array.from({ length: SENDS }, (_, i) => `message ${i}`).sort());
     const twice = [...byText.values()].filter((n) => n > 1);
     expect(twice.every((n) => n === 2)).toBe(true);

@@ -95,7 +95,9 @@ export async function startSendWorker(
     );
   });
   worker.on("error", (error) => logger.warn({ queue: SEND_QUEUE, err: error.message }, "worker error"));
-  worker.on("stalled", (jobId) => logger.warn({ sendId: jobId }, "send lost its worker (lock lapsed): running it again"));
+  worker.on("stalled", (jobId) =>
+    logger.warn({ sendId: jobId }, "send lost its worker (lock lapsed): running it again"),
+  );
   await worker.waitUntilReady();
   logger.info(
     {

@@ -6,7 +6,8 @@ import { API_KEY, PLATFORM_KEY, startSendStack } from "./testing/send-stack.ts";
 let stack: Awaited<ReturnType<typeof startSendStack>>;
 let assistant: Receiver;
 let archive: Receiver;
-const relay = (args: string[]) => runCommand("apps/cli/src/main.ts", args, { REDIS_URL: inject("redisUrl"), QUEUE_PREFIX: stack.prefix });
+const relay = (args: string[]) =>
+  runCommand("apps/cli/src/main.ts", args, { REDIS_URL: inject("redisUrl"), QUEUE_PREFIX: stack.prefix });
 
 beforeAll(async () => {
   [assistant, archive] = await Promise.all([startReceiver(), startReceiver()]);
@@ -16,7 +17,11 @@ beforeAll(async () => {
     // No pacing to speak of: these tests are about answers, not rates.
     workerEnv: { SEND_RATE_LIMIT: "1000/1s", SEND_ACCOUNT_INTERVAL: "0", SEND_PROBE_INTERVAL: "20s" },
     destinations: [
-      { name: "assistant", receiver: assistant, yaml: "    events: [message.received]\n    filter:\n      origin: [contact]" },
+      {
+        name: "assistant",
+        receiver: assistant,
+        yaml: "    events: [message.received]\n    filter:\n      origin: [contact]",
+      },
       { name: "archive", receiver: archive },
     ],
   });
@@ -33,20 +38,39 @@ describe("the send API", () => {
     expect((await stack.send({ chatId: "c", botWxid: "b", text: "x" }, "wrong-key-0000000000000")).status).toBe(401);
     const noAuth = await fetch(`${stack.ingress.apiUrl}/v1/messages`, { method: "POST", body: "{}" });
     expect(noAuth.status).toBe(401);
-    expect(await stack.send({ chatId: "c", botWxid: "b", text: "x" }, "old-key-aaaaaaaaaaaaaaaa")).toMatchObject({ status: 202 });
+    expect(await stack.send({ chatId: "c", botWxid: "b", text: "x" }, "old-key-aaaaaaaaaaaaaaaa")).toMatchObject({
+      status: 202,
+    });
     expect(await stack.send({ botWxid: "b", text: "x" })).toMatchObject({ status: 400, body: { field: "chatId" } });
     expect(await stack.send({ chatId: "c", text: 5 })).toMatchObject({ status: 400, body: { field: "text" } });
     expect(await stack.send({ chatId: "c", type: "image" })).toMatchObject({ status: 400, body: { field: "url" } });
-    expect(await stack.send({ chatId: "c", type: "video", url: "https://x" })).toMatchObject({ status: 400, body: { field: "type" } });
+    expect(await stack.send({ chatId: "c", type: "video", url: "https://x" })).toMatchObject({
+      status: 400,
+      body: { field: "type" },
+    });
     expect(await stack.send({ chatId: "c", text: "x", colour: "red" })).toMatchObject({ status: 400 });
-    expect(await stack.send({ chatId: "never-seen", text: "hello" })).toMatchObject({ status: 422, body: { field: "botWxid" } });
+    expect(await stack.send({ chatId: "never-seen", text: "hello" })).toMatchObject({
+      status: 422,
+      body: { field: "botWxid" },
+    });
     expect(callsTo("never-seen")).toEqual([]);
   });
 
   it("sends text, image and file with the platform's shape, and reports each send's status and attempts", async () => {
     const text = await stack.send({ chatId: "shape", botWxid: "bot-1", text: "您好" });
-    const image = await stack.send({ chatId: "shape", botWxid: "bot-1", type: "image", url: "https://cdn.example.com/a.png" });
-    const file = await stack.send({ chatId: "shape", botWxid: "bot-1", type: "file", url: "https://cdn.example.com/a.pdf", name: "报价.pdf" });
+    const image = await stack.send({
+      chatId: "shape",
+      botWxid: "bot-1",
+      type: "image",
+      url: "https://cdn.example.com/a.png",
+    });
+    const file = await stack.send({
+      chatId: "shape",
+      botWxid: "bot-1",
+      type: "file",
+      url: "https://cdn.example.com/a.pdf",
+      name: "报价.pdf",
+    });
     expect(text).toMatchObject({ status: 202, body: { status: "queued" } });
     await eventually(() => expect(callsTo("shape")).toHaveLength(3));
     expect(callsTo("shape").map((c) => [c.path, c.messageType, c.payload])).toEqual([
@@ -125,7 +149,8 @@ describe("the platform's limits", () => {
     // Once the worker has the 429 (it is in the send's record), sends wait for the hold's end,
     // whatever their account or chat. (A call already in flight when the 429 came cannot be held.)
     await eventually(async () => expect((await stack.status(ids[0]!)).body.attempts).toHaveLength(1));
-    for (let i = 1; i < 6; i++) ids.push(String((await stack.send({ chatId: `slow-${i}`, botWxid: `bot-s${i}`, text: `t${i}` })).body.id));
+    for (let i = 1; i < 6; i++)
+      ids.push(String((await stack.send({ chatId: `slow-${i}`, botWxid: `bot-s${i}`, text: `t${i}` })).body.id));
     await eventually(() => expect(stack.platform.sent().filter((c) => c.chatId.startsWith("slow-"))).toHaveLength(6), {
       timeoutMs: 15_000,
     });
@@ -149,7 +174,8 @@ describe("the platform's limits", () => {
   it("holds every send on a 402, shows them held, and `relay send resume` releases them", async () => {
     stack.platform.mode = "quota";
     const ids: string[] = [];
-    for (let i = 0; i < 4; i++) ids.push(String((await stack.send({ chatId: `quota-${i}`, botWxid: `bot-q${i}`, text: `q${i}` })).body.id));
+    for (let i = 0; i < 4; i++)
+      ids.push(String((await stack.send({ chatId: `quota-${i}`, botWxid: `bot-q${i}`, text: `q${i}` })).body.id));
     await eventually(
       async () => {
         const statuses = await Promise.all(ids.map(async (id) => (await stack.status(id)).body.status));
@@ -181,7 +207,10 @@ describe("the platform's limits", () => {
     const heldAt = Date.now();
     stack.platform.mode = "ok";
     // The probe interval (20 s here) after the 402, one held send tries again: its success resumes all.
-    await eventually(async () => expect((await stack.status(id)).body.status).toBe("sent"), { timeoutMs: 40_000, intervalMs: 200 });
+    await eventually(async () => expect((await stack.status(id)).body.status).toBe("sent"), {
+      timeoutMs: 40_000,
+      intervalMs: 200,
+    });
     expect(Date.now() - heldAt).toBeGreaterThan(10_000);
   }, 60_000);
 });
@@ -189,26 +218,48 @@ describe("the platform's limits", () => {
 describe("the loop guard", () => {
   it("knows its own send when it comes back: origin api, relaySendId; an origin [contact] destination never gets it", async () => {
     // A customer writes: the relay learns the chat's account, and the assistant gets the message.
-    await stack.callback(messageCallback("loop-1", { chatId: "loop-chat", botWxid: "bot-loop", text: "在吗", source: 0 }));
-    await eventually(() => expect(assistant.deliveries.map((d) => d.body.data)).toContainEqual(expect.objectContaining({ messageId: "loop-1" })));
+    await stack.callback(
+      messageCallback("loop-1", { chatId: "loop-chat", botWxid: "bot-loop", text: "在吗", source: 0 }),
+    );
+    await eventually(() =>
+      expect(assistant.deliveries.map((d) => d.body.data)).toContainEqual(
+        expect.objectContaining({ messageId: "loop-1" }),
+      ),
+    );
     // The assistant answers through the send API, without naming the account.
     const sent = await stack.send({ chatId: "loop-chat", text: "在的，请问有什么可以帮您？" });
     expect(sent.status).toBe(202);
     await eventually(() => expect(callsTo("loop-chat")).toHaveLength(1));
     // The platform calls back with the account's own message, sent through the API.
     await stack.callback(
-      messageCallback("loop-2", { chatId: "loop-chat", botWxid: "bot-loop", text: "在的，请问有什么可以帮您？", isSelf: true, source: 6 }),
+      messageCallback("loop-2", {
+        chatId: "loop-chat",
+        botWxid: "bot-loop",
+        text: "在的，请问有什么可以帮您？",
+        isSelf: true,
+        source: 6,
+      }),
     );
     const echoed = await eventually(() => {
-      const d = archive.deliveries.find((x) => (x.body.data as unknown as { messageId: string }).messageId === "loop-2");
+      const d = archive.deliveries.find(
+        (x) => (x.body.data as unknown as { messageId: string }).messageId === "loop-2",
+      );
       expect(d).toBeDefined();
       return d!.body as WebhookEnvelope;
     });
     expect(echoed.data).toMatchObject({ origin: "api", relaySendId: sent.body.id, isSelf: true });
     // Another customer message after it reaches the assistant; the echo never did.
-    await stack.callback(messageCallback("loop-3", { chatId: "loop-chat", botWxid: "bot-loop", text: "谢谢", source: 0 }));
-    await eventually(() => expect(assistant.deliveries.map((d) => (d.body.data as unknown as { messageId: string }).messageId)).toContain("loop-3"));
-    expect(assistant.deliveries.map((d) => (d.body.data as unknown as { messageId: string }).messageId)).not.toContain("loop-2");
+    await stack.callback(
+      messageCallback("loop-3", { chatId: "loop-chat", botWxid: "bot-loop", text: "谢谢", source: 0 }),
+    );
+    await eventually(() =>
+      expect(assistant.deliveries.map((d) => (d.body.data as unknown as { messageId: string }).messageId)).toContain(
+        "loop-3",
+      ),
+    );
+    expect(assistant.deliveries.map((d) => (d.body.data as unknown as { messageId: string }).messageId)).not.toContain(
+      "loop-2",
+    );
   });
 });
 

@@ -10,7 +10,13 @@ export { waitForRedis } from "./wait-for-redis.ts";
 export { ConversationOrder, type Reservation, type Turn } from "./conversation-order.ts";
 export { FanOutWatermark } from "./fan-out-watermark.ts";
 export * from "./event-record.ts";
-export { acceptSend, IDEMPOTENCY_WINDOW_MS, idempotencyKeyOf, type SendAcceptance, type SendRequest } from "./send-acceptance.ts";
+export {
+  acceptSend,
+  IDEMPOTENCY_WINDOW_MS,
+  idempotencyKeyOf,
+  type SendAcceptance,
+  type SendRequest,
+} from "./send-acceptance.ts";
 export * from "./send-keys.ts";
 export * from "./send-record.ts";
 export { ACCOUNT_JITTER, SendPacing, type SendPacingConfig, type SendVerdict } from "./send-pacing.ts";

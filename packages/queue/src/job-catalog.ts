@@ -212,9 +212,7 @@ export const SEND_QUEUE = "sends";
 
 /** What is sent: text, or an image or a file by URL. */
 export type OutgoingMessage =
-  | { type: "text"; text: string }
-  | { type: "image"; url: string }
-  | { type: "file"; url: string; name: string | null };
+  { type: "text"; text: string } | { type: "image"; url: string } | { type: "file"; url: string; name: string | null };
 
 /** A send job's data: never the platform's key (the worker reads it from its environment). */
 export interface SendJobData {

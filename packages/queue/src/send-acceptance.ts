@@ -111,7 +111,13 @@ export async function acceptSend(
     const status = (await redis.hget(sendRecordKey(prefix, value), "status")) as SendStatus | null;
     return { outcome, id: value, status };
   }
-  const data: SendJobData = { sendId: id, chatId: request.chatId, botWxid: value, message: request.message, acceptedAt };
+  const data: SendJobData = {
+    sendId: id,
+    chatId: request.chatId,
+    botWxid: value,
+    message: request.message,
+    acceptedAt,
+  };
   try {
     await queue.add(sendJobName(data), data, sendJobOptions(id));
   } catch (error) {

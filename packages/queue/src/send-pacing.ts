@@ -1,6 +1,12 @@
 import type { SlidingLimit } from "@yuju-relay/config";
 import type { RedisClient } from "./connections.ts";
-import { SEND_RECORD_TTL_MS, sendAttemptsKey, sendRecordKey, type SendAttempt, type SendAttemptOutcome } from "./send-record.ts";
+import {
+  SEND_RECORD_TTL_MS,
+  sendAttemptsKey,
+  sendRecordKey,
+  type SendAttempt,
+  type SendAttemptOutcome,
+} from "./send-record.ts";
 import {
   SENT_ECHO_WINDOW_MS,
   sendAccountBusyKey,

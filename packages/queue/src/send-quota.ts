@@ -21,7 +21,13 @@ export async function resumeHeldSends(redis: RedisClient, queue: Queue<SendJobDa
     const jobs = await queue.getDelayed(0, 499);
     let round = 0;
     for (const job of jobs) {
-      if (await job.promote().then(() => true, () => false)) round++; // false: running or finished already
+      if (
+        await job.promote().then(
+          () => true,
+          () => false,
+        )
+      )
+        round++; // false: running or finished already
     }
     promoted += round;
     if (round === 0 || jobs.length < 500) return promoted;

@@ -16,7 +16,10 @@ export function sendCommand(ctx: CommandContext): Command {
     .option("--text <text>", "the text to send")
     .option("--bot <botWxid>", "the hosted account that sends (default: the one last seen in the chat's callbacks)")
     .option("--idempotency-key <key>", "sent once per key within 24 h")
-    .addHelpText("after", "\nPrints the send's id. Exit codes: 0 queued, 1 no account known for the chat, 64 usage, 69 Redis away.")
+    .addHelpText(
+      "after",
+      "\nPrints the send's id. Exit codes: 0 queued, 1 no account known for the chat, 64 usage, 69 Redis away.",
+    )
     .action((options: { chat?: string; text?: string; bot?: string; idempotencyKey?: string }) => {
       if (!options.chat || !options.text) {
         ctx.io.err("relay: send needs --chat <chatId> and --text <text> (see --help)");
@@ -37,10 +40,15 @@ export function sendCommand(ctx: CommandContext): Command {
             return EXIT.ok;
           case "duplicate":
             ctx.io.out(result.id);
-            ctx.io.err(`relay: that idempotency key was used already: its send is ${result.status ?? "queued"}, nothing new sent`);
+            ctx.io.err(
+              `relay: that idempotency key was used already: its send is ${result.status ?? "queued"}, nothing new sent`,
+            );
             return EXIT.ok;
           case "conflict":
-            throw new CliError(`that idempotency key was used in the last 24 h with another message (send ${result.id})`, EXIT.usage);
+            throw new CliError(
+              `that idempotency key was used in the last 24 h with another message (send ${result.id})`,
+              EXIT.usage,
+            );
           case "no_account":
             throw new CliError(
               `no hosted account known for chat ${chat}: pass --bot <botWxid> (none of its callbacks seen yet)`,
@@ -64,7 +72,8 @@ export function sendCommand(ctx: CommandContext): Command {
             return EXIT.ok;
           }
           const request = record.request;
-          const what = request?.message.type === "text" ? JSON.stringify(request.message.text) : (request?.message.type ?? "?");
+          const what =
+            request?.message.type === "text" ? JSON.stringify(request.message.text) : (request?.message.type ?? "?");
           ctx.io.out(`${record.id}: ${record.status}`);
           ctx.io.out(`  to chat ${request?.chatId ?? "?"} from ${request?.botWxid ?? "?"}: ${what}`);
           ctx.io.out(`  accepted ${record.acceptedAt ?? "?"}`);

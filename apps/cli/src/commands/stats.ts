@@ -20,7 +20,10 @@ export function statsCommand(ctx: CommandContext): Command {
     )
     .action((options: { json?: boolean }) =>
       runWithRelay(ctx, async (relay) => {
-        const [stats, heldSince] = await Promise.all([relayStats(relay), sendQuotaHeldSince(relay.redis, relay.prefix)]);
+        const [stats, heldSince] = await Promise.all([
+          relayStats(relay),
+          sendQuotaHeldSince(relay.redis, relay.prefix),
+        ]);
         if (options.json) {
           ctx.io.out(JSON.stringify(stats, null, 2));
           return EXIT.ok;

@@ -5,7 +5,15 @@ import { parseEnv } from "@yuju-relay/config";
 import { ingressEnv, startIngress, type RunningIngress } from "@yuju-relay/ingress";
 import { createLogger } from "@yuju-relay/logging";
 import { SEND_QUEUE, type SendJobData } from "@yuju-relay/queue";
-import { sendCallback, spawnApp, startMockPlatform, uniquePrefix, type AppProcess, type MockPlatform, type Receiver } from "@yuju-relay/testing";
+import {
+  sendCallback,
+  spawnApp,
+  startMockPlatform,
+  uniquePrefix,
+  type AppProcess,
+  type MockPlatform,
+  type Receiver,
+} from "@yuju-relay/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { secretFor } from "./relay-stack.ts";
@@ -109,7 +117,10 @@ export async function startSendStack(options: {
     },
     /** Posts a callback to the ingress (token added). */
     async callback(body: string) {
-      const answer = await sendCallback(`${ingress.url}/notice`, body.replace('"token":"string"', `"token":"${CALLBACK_TOKEN}"`));
+      const answer = await sendCallback(
+        `${ingress.url}/notice`,
+        body.replace('"token":"string"', `"token":"${CALLBACK_TOKEN}"`),
+      );
       if (answer.status !== 200) throw new Error(`ingress answered ${answer.status}`);
     },
     async close() {
