@@ -5,7 +5,7 @@ import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { KoaAdapter } from "@bull-board/koa";
 import type { Logger } from "@yuju-relay/logging";
 import { destinationNames } from "@yuju-relay/config";
-import { createCallbackQueue, createDeliveryQueue, createWorkerConnection } from "@yuju-relay/queue";
+import { createCallbackQueue, createDeliveryQueue, createSendQueue, createWorkerConnection } from "@yuju-relay/queue";
 import Koa from "koa";
 import { basicAuthGuard } from "./basic-auth-guard.ts";
 import type { DashboardConfig } from "./config.ts";
@@ -30,6 +30,8 @@ export async function startDashboard(config: DashboardConfig, logger: Logger): P
   const queues = [
     createCallbackQueue(connection, config.QUEUE_PREFIX),
     ...destinations.map((name) => createDeliveryQueue(connection, config.QUEUE_PREFIX, name)),
+    // The send API's jobs: the message and its chat, never the platform's key.
+    createSendQueue(connection, config.QUEUE_PREFIX),
   ];
 
   const board = new KoaAdapter();
