@@ -15,7 +15,13 @@ beforeAll(async () => {
     redisUrl: inject("redisUrl"),
     workers: 2,
     // No pacing to speak of: these tests are about answers, not rates.
-    workerEnv: { SEND_RATE_LIMIT: "1000/1s", SEND_ACCOUNT_INTERVAL: "0", SEND_PROBE_INTERVAL: "20s" },
+    workerEnv: {
+      SEND_RATE_LIMIT: "1000/1s",
+      SEND_ACCOUNT_INTERVAL: "0",
+      SEND_PROBE_INTERVAL: "20s",
+      OPS_PORT: "0",
+      OPS_HOST: "127.0.0.1",
+    },
     destinations: [
       {
         name: "assistant",
@@ -30,6 +36,13 @@ afterAll(async () => {
   await stack?.close();
   await Promise.all([assistant?.close(), archive?.close()]);
 });
+
+/** yuju_send_quota_exhausted as a worker's /metrics says it (what YujuSendQuotaExhausted reads). */
+async function quotaGauge(): Promise<number> {
+  const started = stack.workers[0]!.logs.find((l) => l.msg === "worker started") as { ops: string };
+  const text = await (await fetch(`${started.ops}/metrics`)).text();
+  return Number(/^yuju_send_quota_exhausted(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1]);
+}
 
 const callsTo = (chatId: string) => stack.platform.calls.filter((c) => c.chatId === chatId);
 
@@ -185,6 +198,7 @@ describe("the platform's limits", () => {
     );
     const stats = await relay(["stats"]);
     expect(stats.stdout).toMatch(/sends: HELD since/);
+    expect(await quotaGauge()).toBe(1);
     // Held sends only probe now and then (SEND_PROBE_INTERVAL): no storm of calls.
     const during = stack.platform.calls.filter((c) => c.chatId.startsWith("quota-")).length;
     expect(during).toBeLessThanOrEqual(5);
@@ -198,6 +212,7 @@ describe("the platform's limits", () => {
       expect(statuses).toEqual(["sent", "sent", "sent", "sent"]);
     });
     expect((await relay(["stats"])).stdout).toMatch(/sends: not held/);
+    expect(await quotaGauge()).toBe(0);
   });
 
   it("resumes on its own when a held send's probe succeeds", async () => {

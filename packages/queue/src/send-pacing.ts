@@ -26,7 +26,7 @@ import {
  *   already sent  the record says `sent` (a worker died between the platform's answer and the job's
  *                 completion): complete without calling again
  *   order         only the head of its chat's line may go; the others wait (parked, promoted by the
- *                 head's end). A head whose job no longer exists is dropped from the line.
+ *                 head's end). A head whose job no longer exists, or has finished, is dropped.
  *   429 hold      the whole key waits for the platform's Retry-After
  *   account       a hosted account's next send waits for its interval (with jitter, drawn by the caller)
  *   window        a sliding log of call times: no window of `windowMs`, wherever it starts, holds
@@ -50,8 +50,10 @@ if status == "sent" then return {"already_sent", 0} end
 for _ = 1, 20 do
   local head = redis.call("ZRANGE", line, 0, 0)[1]
   if not head or head == id then break end
-  if redis.call("EXISTS", jobPrefix .. head) == 1 then return {"order", 0} end
-  -- its job was removed (by hand, or its add failed): it will never end its turn
+  local headJob = jobPrefix .. head
+  if redis.call("EXISTS", headJob) == 1 and redis.call("HEXISTS", headJob, "finishedOn") == 0 then return {"order", 0} end
+  -- its job was removed (by hand, or its add failed), or it finished without ending its turn (it
+  -- failed for good another way than through the platform's answer: too many stalls): it never will
   redis.call("ZREM", line, head)
 end
 local held = redis.call("EXISTS", quota) == 1
