@@ -116,7 +116,8 @@ redis.call("HSET", record, "status", status)
 if response ~= "" then redis.call("HSET", record, "platformResponse", response) end
 redis.call("PEXPIRE", record, ttl)
 local resumed = 0
-if outcome == "sent" then
+if outcome == "sent" and member ~= "" then
+  -- a call the platform took: the quota is back, if it was spent
   if echoMs > 0 then redis.call("SET", echo, id, "PX", echoMs) end
   resumed = redis.call("DEL", quota)
 end
