@@ -15,6 +15,8 @@ export {
   DESTINATION_NAME,
   MAX_DELIVERY_TIMEOUT_MS,
   relayConfigSchema,
+  resolveSigningSecret,
+  type PreviousSecret,
   type Destination,
   type DestinationDefaults,
   type DestinationFilter,
@@ -30,3 +32,4 @@ export {
   sendEnv,
   type SlidingLimit,
 } from "./send-env.ts";
+export { lookUpSecret, resolveSecretFiles, SECRET_VARIABLES } from "./secret-variables.ts";

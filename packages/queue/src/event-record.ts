@@ -273,7 +273,11 @@ export interface EventRecord {
   attempts: DeliveryAttempt[];
 }
 
-export async function readEventRecord(redis: RedisClient, prefix: string, eventId: string): Promise<EventRecord | null> {
+export async function readEventRecord(
+  redis: RedisClient,
+  prefix: string,
+  eventId: string,
+): Promise<EventRecord | null> {
   const [hash, attempts] = await Promise.all([
     redis.hgetall(eventRecordKey(prefix, eventId)),
     redis.lrange(eventAttemptsKey(prefix, eventId), 0, -1),
