@@ -7,6 +7,7 @@ import { keysCommand } from "./commands/keys.ts";
 import { pauseCommand } from "./commands/pause.ts";
 import { replayCommand } from "./commands/replay.ts";
 import { resumeCommand } from "./commands/resume.ts";
+import { sendCommand } from "./commands/send.ts";
 import { statsCommand } from "./commands/stats.ts";
 import { EXIT } from "./exit-codes.ts";
 import type { CommandContext, Output } from "./output.ts";
@@ -36,6 +37,7 @@ export function createProgram(ctx: CommandContext): Command {
   program.addCommand(statsCommand(ctx));
   program.addCommand(pauseCommand(ctx));
   program.addCommand(resumeCommand(ctx));
+  program.addCommand(sendCommand(ctx));
   program
     .command("config")
     .description("the RELAY_CONFIG file")

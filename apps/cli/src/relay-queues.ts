@@ -2,11 +2,13 @@ import { ConfigError } from "@yuju-relay/config";
 import {
   createCallbackQueue,
   createDeliveryQueue,
+  createSendQueue,
   createWorkerConnection,
   isConnected,
   type DeliveryJobData,
   type DeliveryPolicy,
   type RedisClient,
+  type SendJobData,
 } from "@yuju-relay/queue";
 import { destinationPolicies, type EventSources } from "@yuju-relay/inspector";
 import type { Queue } from "bullmq";
@@ -16,6 +18,8 @@ import { EXIT } from "./exit-codes.ts";
 
 /** The queues the worker uses, opened as the worker opens them: the same REDIS_URL, prefix and RELAY_CONFIG. */
 export interface RelayQueues extends EventSources {
+  /** The send API's queue. */
+  sends: Queue<SendJobData>;
   close(): Promise<void>;
 }
 
@@ -76,16 +80,18 @@ export async function openRelayQueues(config: CliConfig): Promise<RelayQueues> {
   const deliveries = new Map(
     [...policies.keys()].map((name) => [name, createDeliveryQueue(redis, prefix, name)] as const),
   );
-  for (const queue of [callbacks, ...deliveries.values()]) queue.on("error", () => {});
+  const sends = createSendQueue(redis, prefix);
+  for (const queue of [callbacks, sends, ...deliveries.values()]) queue.on("error", () => {});
   return {
     redis,
     prefix,
     callbacks,
     deliveries,
     policies,
+    sends,
     retention: { completedMs: config.KEEP_COMPLETED_AGE, failedMs: config.KEEP_FAILED_AGE },
     async close() {
-      await Promise.all([callbacks, ...deliveries.values()].map((q) => q.close().catch(() => {})));
+      await Promise.all([callbacks, sends, ...deliveries.values()].map((q) => q.close().catch(() => {})));
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -4,7 +4,7 @@ import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { KoaAdapter } from "@bull-board/koa";
 import type { Logger } from "@yuju-relay/logging";
-import { createCallbackQueue, createDeliveryQueue, createWorkerConnection } from "@yuju-relay/queue";
+import { createCallbackQueue, createDeliveryQueue, createSendQueue, createWorkerConnection } from "@yuju-relay/queue";
 import Koa from "koa";
 import { destinationPolicies, type EventSources } from "@yuju-relay/inspector";
 import { basicAuthGuard } from "./basic-auth-guard.ts";
@@ -41,7 +41,8 @@ export async function startDashboard(config: DashboardConfig, logger: Logger): P
   const deliveries = new Map(
     destinations.map((name) => [name, createDeliveryQueue(connection, config.QUEUE_PREFIX, name)] as const),
   );
-  const queues = [callbacks, ...deliveries.values()];
+  // The send API's jobs: the message and its chat, never the platform's key.
+  const queues = [callbacks, ...deliveries.values(), createSendQueue(connection, config.QUEUE_PREFIX)];
 
   const board = new KoaAdapter();
   board.setBasePath("/");

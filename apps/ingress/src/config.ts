@@ -1,4 +1,12 @@
-import { checkRedisCluster, envDurationMs, envInt, logLevelEnv, redisEnv } from "@yuju-relay/config";
+import {
+  checkRedisCluster,
+  checkSendApiEnv,
+  envDurationMs,
+  envInt,
+  logLevelEnv,
+  redisEnv,
+  sendApiEnv,
+} from "@yuju-relay/config";
 import { z } from "zod";
 import { AddressAllowlist } from "./address-allowlist.ts";
 
@@ -6,6 +14,7 @@ export const ingressEnv = z
   .object({
     ...redisEnv,
     ...logLevelEnv,
+    ...sendApiEnv,
     /** Port the callback endpoint listens on. */
     PORT: envInt({ default: 3000, min: 0, max: 65_535 }),
     /** Interface to bind; 0.0.0.0 inside containers. */
@@ -85,6 +94,16 @@ export const ingressEnv = z
      */
     SPOOL_DRAIN_RATE: envInt({ default: 1_000, min: 1 }),
   })
-  .superRefine(checkRedisCluster);
+  .superRefine((env, ctx) => {
+    checkRedisCluster(env, ctx);
+    checkSendApiEnv(env, ctx);
+    if (env.API_PORT !== undefined && env.API_PORT !== 0 && env.API_PORT === env.PORT) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["API_PORT"],
+        message: "must differ from PORT: the send API never faces the internet",
+      });
+    }
+  });
 
 export type IngressConfig = z.infer<typeof ingressEnv>;

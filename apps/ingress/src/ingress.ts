@@ -10,9 +10,11 @@ import {
 } from "@yuju-relay/metrics";
 import { Counter } from "prom-client";
 import {
+  acceptSend,
   createCallbackQueue,
   createProducerConnection,
   createRefusalLog,
+  createSendQueue,
   isConnected,
   type RedisClient,
 } from "@yuju-relay/queue";
@@ -25,6 +27,8 @@ import { CallbackTokens } from "./callback-tokens.ts";
 import { createIngest } from "./ingest-callback.ts";
 import { createQueueEnqueuer } from "./queue-enqueuer.ts";
 import { createReadiness } from "./readiness.ts";
+import { createSendApiApp } from "./send-api.ts";
+import { createApiKeyCheck } from "./send-api-keys.ts";
 import { createCallbackDrainer } from "./spool-drain.ts";
 import { registerSpoolMetrics } from "./spool-metrics.ts";
 
@@ -48,6 +52,8 @@ export interface RunningIngress {
   url: string;
   /** The /metrics, /healthz and /readyz server, when OPS_PORT is set. */
   ops: OpsServer | null;
+  /** The send API's base URL, when API_PORT is set. */
+  apiUrl: string | null;
   /** Stops accepting, lets in-flight callbacks finish (up to SHUTDOWN_TIMEOUT), then closes Redis. */
   close(): Promise<void>;
 }
@@ -160,17 +166,50 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
   const ops =
     config.OPS_PORT === undefined ? null : await startOpsServer(config.OPS_PORT, config.HOST, registry, readinessCheck);
 
+  // The send API: its own Koa app and port (never the callback port), on the same fail-fast connection.
+  let apiServer: Server | null = null;
+  let apiUrl: string | null = null;
+  const sendQueue = config.API_PORT === undefined ? null : createSendQueue(connection, config.QUEUE_PREFIX);
+  if (sendQueue && config.API_PORT !== undefined) {
+    sendQueue.on("error", (error) => logger.warn({ err: error.message }, "send queue error"));
+    const api = createSendApiApp({
+      isValidKey: createApiKeyCheck(config.RELAY_API_KEYS),
+      accept: (request) => acceptSend(connection, sendQueue, config.QUEUE_PREFIX, request),
+      redis: connection,
+      prefix: config.QUEUE_PREFIX,
+      logger,
+      isDraining: () => draining,
+    });
+    apiServer = api.listen(config.API_PORT, config.API_HOST);
+    await new Promise<void>((resolve, reject) => {
+      apiServer!.once("listening", resolve);
+      apiServer!.once("error", reject);
+    });
+    const apiPort = (apiServer.address() as AddressInfo).port;
+    apiUrl = `http://127.0.0.1:${apiPort}`;
+    logger.info({ port: apiPort, host: config.API_HOST, keys: config.RELAY_API_KEYS.length }, "send API listening");
+  }
+
   return {
     server,
     url,
     ops,
+    apiUrl,
     async close() {
       draining = true;
       // New connections are refused; requests already in flight finish and get their answer,
       // which is only 200 once their job is in Redis or the spool, with `Connection: close` (app.ts): each
       // keep-alive socket closes once its answer is written. Idle ones are closed now.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      const closed = Promise.all(
+        [server, apiServer].map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              if (!s) return resolve();
+              s.close(() => resolve());
+              s.closeIdleConnections();
+            }),
+        ),
+      ).then(() => {});
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), config.SHUTDOWN_TIMEOUT);
@@ -178,6 +217,7 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
       if ((await Promise.race([closed, timedOut])) === "timeout") {
         logger.warn("in-flight requests did not finish in SHUTDOWN_TIMEOUT: closing their connections");
         server.closeAllConnections();
+        apiServer?.closeAllConnections();
       }
       clearTimeout(timer);
       await ops?.close();
@@ -187,6 +227,7 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
       await spool?.close();
       await refusals.close();
       await queue.close().catch(() => {});
+      await sendQueue?.close().catch(() => {});
       await connection.quit().catch(() => connection.disconnect());
       logger.info("ingress stopped");
     },

@@ -12,6 +12,7 @@ import {
   EventClaims,
   EventRecorder,
   FanOutWatermark,
+  SendEchoes,
   retentionOptions,
   type CallbackJobData,
   type CallbackJobResult,
@@ -35,12 +36,15 @@ import { createSignedDelivery, type DeliverEvent } from "./signed-delivery.ts";
 import { logSigningKeys } from "./webhook-signer.ts";
 import { createWorkerMetrics, registerPausedGauge } from "./worker-metrics.ts";
 import { createWorkerReadiness } from "./worker-readiness.ts";
+import { startSendWorker, type RunningSendWorker } from "./send-worker.ts";
 
 export interface RunningWorker {
   /** The callbacks queue's worker. */
   worker: Worker<CallbackJobData, CallbackJobResult>;
   /** One worker per enabled destination, by destination name. */
   deliveryWorkers: ReadonlyMap<string, Worker<DeliveryJobData, DeliveryJobResult>>;
+  /** The sends queue's worker, when PLATFORM_API_URL is set. */
+  sends: RunningSendWorker | null;
   /** The /healthz, /readyz and /metrics server, when OPS_PORT is set. */
   ops: OpsServer | null;
   close(): Promise<void>;
@@ -166,6 +170,7 @@ export async function startWorker(
       redis: connection,
       prefix: config.QUEUE_PREFIX,
       logger,
+      sendEchoes: new SendEchoes(connection, config.QUEUE_PREFIX),
     }),
     queue: callbackQueue,
     common,
@@ -202,7 +207,7 @@ export async function startWorker(
     ...[...deliveryQueues].map(([destination, queue]) => ({ queue, destination })),
   ]);
   registerPausedGauge(registry, deliveryQueues);
-  const workers = [callbacks, ...deliveryWorkers.values()];
+  const workers: Worker[] = [callbacks, ...deliveryWorkers.values()];
   const readiness = createWorkerReadiness({
     callbacks,
     workers,
@@ -211,6 +216,8 @@ export async function startWorker(
     stallAfterMs: config.STALL_AFTER,
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  const sends = await startSendWorker(config, connection, registry, logger);
+  if (sends) workers.push(sends.worker);
   const ops =
     config.OPS_PORT === undefined ? null : await startOpsServer(config.OPS_PORT, config.OPS_HOST, registry, readiness);
   logger.info(
@@ -237,6 +244,7 @@ export async function startWorker(
   return {
     worker: callbacks,
     deliveryWorkers,
+    sends,
     ops,
     async close() {
       // worker.close() waits for active jobs without a limit, and may never return while Redis is
@@ -255,6 +263,7 @@ export async function startWorker(
       }
       await ops?.close();
       await Promise.all([callbackQueue, ...deliveryQueues.values()].map((q) => q.close().catch(() => {})));
+      await sends?.queue.close().catch(() => {});
       await connection.quit().catch(() => connection.disconnect());
       logger.info("worker stopped");
     },

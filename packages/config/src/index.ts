@@ -23,4 +23,13 @@ export {
   type DestinationOrdering,
   type OrderedFailurePolicy,
 } from "./relay-config-schema.ts";
+export {
+  checkSendApiEnv,
+  checkSendEnv,
+  envSecret,
+  envSlidingLimit,
+  sendApiEnv,
+  sendEnv,
+  type SlidingLimit,
+} from "./send-env.ts";
 export { lookUpSecret, resolveSecretFiles, SECRET_VARIABLES } from "./secret-variables.ts";

@@ -2,10 +2,12 @@ import {
   HMAC_SECRET,
   HMAC_SECRET_FORMAT,
   MESSAGE_KINDS,
+  MESSAGE_ORIGINS,
   RELAY_EVENT_TYPES,
   SIGNING_SCHEMES,
   signingSecretProblem,
   type MessageKind,
+  type MessageOrigin,
   type RelayEventType,
   type SigningScheme,
 } from "@yuju-relay/protocol";
@@ -29,6 +31,8 @@ export interface DestinationFilter {
   roomIds?: string[];
   botIds?: string[];
   sources?: number[];
+  /** Where the message came from (contact, hosted_account, api, automation, unknown): the loop guard. */
+  origin?: MessageOrigin[];
   textMatches?: RegExp;
 }
 
@@ -134,6 +138,11 @@ const filterSchema = z
     roomIds: idList().optional(),
     botIds: idList().optional(),
     sources: nonEmptyList(z.int({ error: "must be a whole number" })).optional(),
+    origin: nonEmptyList(
+      z.enum(MESSAGE_ORIGINS, {
+        error: (issue) => `unknown origin ${JSON.stringify(issue.input)} (one of ${MESSAGE_ORIGINS.join(", ")})`,
+      }),
+    ).optional(),
     textMatches: z
       .string({ error: "must be a regular expression, as a string" })
       .transform((source, ctx) => {

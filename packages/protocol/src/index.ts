@@ -13,6 +13,7 @@ export {
   type MessageData,
 } from "./message-callback.ts";
 export { RoomMemberCallbackSchema, type RoomMemberCallback } from "./room-callback.ts";
+export { API_SOURCE, MESSAGE_ORIGINS, messageOriginOf, type MessageOrigin } from "./message-origin.ts";
 export { normalizeMessage } from "./normalize-message.ts";
 export { normalizeRoomMembers } from "./normalize-room.ts";
 export { parsePlatformTimestamp } from "./timestamps.ts";

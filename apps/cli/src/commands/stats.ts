@@ -4,6 +4,7 @@ import { humanDuration } from "@yuju-relay/inspector";
 import type { CommandContext } from "../output.ts";
 import { relayStats } from "../queue-stats.ts";
 import { runWithRelay } from "../run-with-relay.ts";
+import { sendQuotaHeldSince } from "@yuju-relay/queue";
 import { textTable } from "../text-table.ts";
 
 /** `relay stats`: each queue's depth, its backlog's age, and what it finished in the last hour. */
@@ -19,7 +20,10 @@ export function statsCommand(ctx: CommandContext): Command {
     )
     .action((options: { json?: boolean }) =>
       runWithRelay(ctx, async (relay) => {
-        const stats = await relayStats(relay);
+        const [stats, heldSince] = await Promise.all([
+          relayStats(relay),
+          sendQuotaHeldSince(relay.redis, relay.prefix),
+        ]);
         if (options.json) {
           ctx.io.out(JSON.stringify(stats, null, 2));
           return EXIT.ok;
@@ -39,6 +43,12 @@ export function statsCommand(ctx: CommandContext): Command {
               s.completedLastHour,
             ]),
           ),
+        );
+        // The sends queue's row is above (its delayed: sends waiting for their turn, pacing or a retry).
+        ctx.io.out(
+          heldSince
+            ? `sends: HELD since ${heldSince}: the platform's quota is spent (402); \`relay send resume\` once it is refilled`
+            : "sends: not held",
         );
         return EXIT.ok;
       }),
