@@ -76,6 +76,24 @@ export class DeliveryRefused extends UnrecoverableError implements DeliveryFailu
   }
 }
 
+/**
+ * A 3xx: not followed, and failed at once as a 4xx is. An UnrecoverableError (BullMQ then makes no
+ * other attempt) that says where the endpoint pointed, so that the attempt can record it.
+ */
+export class DestinationRedirected extends DeliveryRefused {
+  constructor(
+    message: string,
+    readonly status: number,
+    /** The Location, resolved, without credentials or query; null when the answer had none. */
+    readonly location: string | null,
+    facts: AttemptFacts,
+  ) {
+    super(message, facts);
+    // BullMQ and isFinalFailure recognize an unrecoverable failure by this name.
+    this.name = "UnrecoverableError";
+  }
+}
+
 /** Reads Retry-After: delay-seconds or an HTTP date. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (!value) return undefined;

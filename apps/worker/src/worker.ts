@@ -32,6 +32,7 @@ import { OrderedDestination } from "./ordered-delivery.ts";
 import { createCallbackProcessor } from "./process-callback.ts";
 import type { CommonWorkerOptions } from "./readable-failures.ts";
 import { createSignedDelivery, type DeliverEvent } from "./signed-delivery.ts";
+import { logSigningKeys } from "./webhook-signer.ts";
 import { createWorkerMetrics, registerPausedGauge } from "./worker-metrics.ts";
 import { createWorkerReadiness } from "./worker-readiness.ts";
 
@@ -65,6 +66,7 @@ export async function startWorker(
   const destinations = options.destinations ?? loadDestinations(config);
   const handlers = options.handlers ?? (config.HANDLERS_MODULE ? await loadHandlersModule(config.HANDLERS_MODULE) : {});
   const enabled = destinations.filter((d) => d.enabled);
+  logSigningKeys(enabled, logger);
   const registry = createMetricsRegistry("worker");
   const metrics = createWorkerMetrics(registry);
   const connection = createWorkerConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER });
@@ -125,6 +127,8 @@ export async function startWorker(
       createSignedDelivery({
         url: d.url,
         secret: d.secret,
+        signing: d.signing,
+        previousSecrets: d.previousSecrets,
         timeoutMs: d.timeoutMs,
         maxSockets: config.WORKER_CONCURRENCY,
       }),

@@ -17,3 +17,13 @@ export { normalizeMessage } from "./normalize-message.ts";
 export { normalizeRoomMembers } from "./normalize-room.ts";
 export { parsePlatformTimestamp } from "./timestamps.ts";
 export { toEnvelope, type WebhookEnvelope } from "./envelope.ts";
+export {
+  ED25519_SECRET_FORMAT,
+  ed25519PrivateKey,
+  ed25519PublicKey,
+  HMAC_SECRET,
+  HMAC_SECRET_FORMAT,
+  SIGNING_SCHEMES,
+  signingSecretProblem,
+  type SigningScheme,
+} from "./webhook-keys.ts";
