@@ -49,6 +49,7 @@ const CALLBACK_RETRY: RetryPolicy = { baseDelayMs: 1_000, maxDelayMs: 600_000 };
 export const CALLBACK_JOBS: Record<CallbackKind, { description: string; attempts: number }> = {
   message: { description: "message callback (/notice)", attempts: 15 },
   room_members: { description: "group member left or joined", attempts: 15 },
+  friend_accepted: { description: "a friend request accepted", attempts: 15 },
   // Retrying cannot give a body a kind: it fails visibly at once, kept for a replay after a fix.
   unclassified: { description: "a body of no known kind: fails visibly, kept for replay", attempts: 1 },
 };
