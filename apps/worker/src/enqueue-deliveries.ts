@@ -7,6 +7,8 @@ import { addInLine, placeInLine } from "./ordered-delivery.ts";
 export interface FanOutSource {
   callbackJobId: string;
   receivedAt: string;
+  /** A burst's place in its chat's line (DeliveryJobData.burstSeq). */
+  burstSeq?: number;
 }
 
 export type EnqueueDeliveries = (

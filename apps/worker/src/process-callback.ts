@@ -4,6 +4,7 @@ import type { Logger } from "@yuju-relay/logging";
 import { normalizeCallback, type RelayEvent, type RelayEventType } from "@yuju-relay/protocol";
 import type { CallbackJobData, EventClaims } from "@yuju-relay/queue";
 import { UnrecoverableError, type Job } from "bullmq";
+import { mergesAt, type AddToBursts } from "./burst-merge.ts";
 import { wantsEvent } from "./destination-filter.ts";
 import type { EnqueueDeliveries } from "./enqueue-deliveries.ts";
 import { eventSubject } from "./event-subject.ts";
@@ -11,8 +12,11 @@ import { JobContext } from "./handler-context.ts";
 
 /** What a callback job leaves as its result, visible in the dashboard. */
 export type CallbackJobResult =
-  /** Queued for these destinations (their filters matched). */
-  | { outcome: "queued"; eventId: string; type: string; destinations: string[] }
+  /**
+   * Queued for these destinations (their filters matched); `merged`: those of them with `merge`,
+   * where it went into its chat's burst instead.
+   */
+  | { outcome: "queued"; eventId: string; type: string; destinations: string[]; merged?: string[] }
   /** No destination wanted it: completed, on purpose. */
   | { outcome: "unmatched"; eventId: string; type: string; reason: string }
   /** A code handler (HANDLERS_MODULE) took it; `destinations` are those it delivered to. */
@@ -29,11 +33,13 @@ export function createCallbackProcessor(deps: {
   destinations: readonly Destination[];
   handlers: EventHandlers;
   enqueue: EnqueueDeliveries;
+  /** Adds a message to its bursts at destinations with `merge`. */
+  addToBursts?: AddToBursts;
   /** Null when de-duplication is off (DEDUP_WINDOW=0). */
   claims: EventClaims | null;
   logger: Logger;
 }) {
-  const { destinations, handlers, enqueue, claims, logger } = deps;
+  const { destinations, handlers, enqueue, addToBursts, claims, logger } = deps;
   const byName = new Map(destinations.map((d) => [d.name, d]));
   const enabled = destinations.filter((d) => d.enabled);
   const noDestinationReason = destinations.length === 0 ? "no destination is configured" : "no destination wants it";
@@ -73,8 +79,23 @@ export function createCallbackProcessor(deps: {
       if (destinations.length === 0 && logger.isLevelEnabled("info")) logEvent(logger, jobId, event);
       return { outcome: "unmatched", eventId: event.id, type: event.type, reason: noDestinationReason };
     }
-    await enqueue(event, matching, { callbackJobId: jobId, receivedAt: job.data.receivedAt });
-    return { outcome: "queued", eventId: event.id, type: event.type, destinations: matching.map((d) => d.name) };
+    const source = { callbackJobId: jobId, receivedAt: job.data.receivedAt };
+    // ---- Bursts (issue 20) hook: for a destination with `merge`, add the event to its burst
+    // instead of delivering it. Everything else about bursts lives in burst-*.ts.
+    const merging = addToBursts ? matching.filter((d) => mergesAt(d, event)) : [];
+    const direct = merging.length === 0 ? matching : matching.filter((d) => !merging.includes(d));
+    await Promise.all([
+      direct.length > 0 ? enqueue(event, direct, source) : undefined,
+      merging.length > 0 && event.type === "message.received" ? addToBursts!(event, merging, source) : undefined,
+    ]);
+    // ---- end of the bursts hook
+    return {
+      outcome: "queued",
+      eventId: event.id,
+      type: event.type,
+      destinations: matching.map((d) => d.name),
+      ...(merging.length > 0 ? { merged: merging.map((d) => d.name) } : {}),
+    };
   };
 }
 

@@ -13,6 +13,7 @@ import {
   createWorkerConnection,
   deliveryBackoff,
   deliveryQueueName,
+  BurstBuffer,
   EventClaims,
   FanOutWatermark,
   isFinalFailure,
@@ -26,6 +27,8 @@ import type { WorkerConfig } from "./config.ts";
 import { createDestinationProcessor, type DeliveryJobResult } from "./deliver-to-destination.ts";
 import { RetryableDeliveryError } from "./delivery-errors.ts";
 import { createDeliveryEnqueuer } from "./enqueue-deliveries.ts";
+import { startBurstCloser } from "./burst-close.ts";
+import { createBurstAdder } from "./burst-merge.ts";
 import { loadHandlersModule } from "./handlers-module.ts";
 import { createCallbackProcessor, type CallbackJobResult } from "./process-callback.ts";
 import { endTurnOfFailed, inConversationOrder } from "./ordered-delivery.ts";
@@ -123,6 +126,21 @@ export async function startWorker(
     );
   }
   const watermark = orders.size > 0 ? new FanOutWatermark(connection, config.QUEUE_PREFIX) : null;
+  const enqueue = createDeliveryEnqueuer(deliveryQueues, orders);
+  // Destinations with `merge`: each chat's burst buffer, and the closer that hands bursts over.
+  const burstBuffers = new Map<string, BurstBuffer>();
+  for (const d of enabled) {
+    if (d.merge) burstBuffers.set(d.name, new BurstBuffer(connection, config.QUEUE_PREFIX, d.name, d.merge));
+  }
+  const burstCloser = startBurstCloser({
+    redis: connection,
+    prefix: config.QUEUE_PREFIX,
+    buffers: burstBuffers,
+    destinations: enabled,
+    enqueue,
+    keepIndexMs: config.KEEP_COMPLETED_AGE,
+    logger,
+  });
 
   const callbacks = new Worker<CallbackJobData, CallbackJobResult>(
     CALLBACK_QUEUE,
@@ -130,7 +148,8 @@ export async function startWorker(
       createCallbackProcessor({
         destinations,
         handlers,
-        enqueue: createDeliveryEnqueuer(deliveryQueues, orders),
+        enqueue,
+        addToBursts: burstBuffers.size > 0 ? createBurstAdder(burstBuffers, burstCloser.closeNow) : undefined,
         claims,
         logger,
       }),
@@ -254,6 +273,7 @@ export async function startWorker(
         enabled: d.enabled,
         rateLimit: d.rateLimit,
         ordering: d.ordering ? `per-conversation, onFailure ${d.ordering.onFailure}` : "none",
+        merge: d.merge ?? "none",
       })),
       handlers: Object.keys(handlers),
       deduplication: claims ? `${config.DEDUP_WINDOW}ms` : "off",
@@ -276,10 +296,17 @@ export async function startWorker(
       const timedOut = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), config.WORKER_CLOSE_TIMEOUT);
       });
-      const closed = Promise.all(workers.map((w) => w.close())).then(() => "closed" as const);
+      // The callbacks first (no new message joins a burst), then the closer (no burst is left
+      // half handed over: what is taken is in the queue, or stays in Redis for another worker).
+      const closed = callbacks
+        .close()
+        .then(() => burstCloser.stop())
+        .then(() => Promise.all(workers.map((w) => w.close())))
+        .then(() => "closed" as const);
       const outcome = await Promise.race([closed, timedOut]);
       clearTimeout(timer);
       if (outcome === "timeout") {
+        burstCloser.stop().catch(() => {});
         logger.warn("active jobs did not finish within WORKER_CLOSE_TIMEOUT: leaving them to be picked up again");
         await Promise.race([Promise.all(workers.map((w) => w.close(true))), new Promise((r) => setTimeout(r, 2_000))]);
       }

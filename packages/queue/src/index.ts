@@ -10,3 +10,11 @@ export { waitForRedis } from "./wait-for-redis.ts";
 export { ConversationOrder, type Reservation, type Turn } from "./conversation-order.ts";
 export { FanOutWatermark } from "./fan-out-watermark.ts";
 export * from "./event-record.ts";
+export {
+  BurstBuffer,
+  BURST_SEEN_FOR_MS,
+  burstOfMessageKey,
+  type BurstEntry,
+  type ClosedBurst,
+  type MergePolicy,
+} from "./burst-buffer.ts";

@@ -90,6 +90,11 @@ export interface DeliveryJobData {
   webhookId?: string;
   /** How many `--as-new` replays this job has had: the number in its webhookId. */
   asNewReplays?: number;
+  /**
+   * A `conversation.burst`'s place in its chat's line (ordered destinations), instead of its
+   * callback job's acceptance order: bursts of one chat are numbered as they close.
+   */
+  burstSeq?: number;
 }
 
 /** What a destination's configuration says about its jobs. */
@@ -106,6 +111,16 @@ export function deliveryJob(data: DeliveryJobData, policy: DeliveryPolicy) {
   };
   return { name: deliveryJobName(data.event), data, opts };
 }
+
+/**
+ * Destinations with `merge` (burst-buffer.ts):
+ *   pollMs       how often each worker looks for bursts that are due: a burst leaves at most this
+ *                long after it closes (plus one round trip and the delivery worker's pick-up)
+ *   staleMs      a burst taken this long ago and still not in the destination's queue was taken by
+ *                a worker that died: another hands it over (the same job id: nothing twice)
+ *   pollLimit    most chats closed per poll and destination (the rest at the next poll)
+ */
+export const BURST_CLOSING = { pollMs: 50, staleMs: 5_000, pollLimit: 500 } as const;
 
 /**
  * Ordered destinations (`ordering: per-conversation`, see conversation-order.ts):

@@ -21,7 +21,10 @@ function describe(d: Destination): string {
   const filter = d.filter ? `filter on ${Object.keys(d.filter).join(", ")}` : "no filter";
   const rate = d.rateLimit ? `at most ${d.rateLimit}/s` : "no rate limit";
   const order = d.ordering ? `; ordered per conversation (onFailure: ${d.ordering.onFailure})` : "";
-  return `  ${d.name}${d.enabled ? "" : " (disabled)"} -> ${where}: ${events}; ${filter}; ${d.attempts} attempts, timeout ${d.timeoutMs}ms, ${rate}${order}`;
+  const merge = d.merge
+    ? `; merges bursts (quiet ${d.merge.quietMs}ms, maxWait ${d.merge.maxWaitMs}ms, maxMessages ${d.merge.maxMessages}) into conversation.burst`
+    : "";
+  return `  ${d.name}${d.enabled ? "" : " (disabled)"} -> ${where}: ${events}; ${filter}; ${d.attempts} attempts, timeout ${d.timeoutMs}ms, ${rate}${order}${merge}`;
 }
 
 /**
