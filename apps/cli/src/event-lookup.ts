@@ -1,6 +1,7 @@
 import {
   callbackEventId,
   callbackIndexKey,
+  burstOfMessageKey,
   deliveryJobId,
   eventClaimKey,
   type CallbackJobData,
@@ -58,7 +59,7 @@ export interface EventJobs {
  * begin with `msg_`, so that one is tried both ways.
  */
 export function candidateEventIds(query: string): string[] {
-  if (query.startsWith("room_")) return [query];
+  if (/^(room|friend|burst)_/.test(query)) return [query];
   if (query.startsWith("msg_")) return [query, messageEventId(query)];
   return [messageEventId(query)];
 }
@@ -91,6 +92,14 @@ export async function findEventJobs(
   if (scanned) {
     const eventId = callbackEventId(scanned.data)!;
     return { eventId, callback: scanned, deliveries: new Map(), removedCallbackJobId: null };
+  }
+  // A callback job id (what `relay failed` lists): the only name of a body of no known kind.
+  if (/^\d{1,15}$/.test(query)) {
+    const job = (await relay.callbacks.getJob(query)) ?? null;
+    if (job) {
+      const eventId = callbackEventId(job.data) ?? `(callback job ${query}: no event id)`;
+      return { eventId, callback: job, deliveries: new Map(), removedCallbackJobId: null };
+    }
   }
   return removed ? { removed } : null;
 }
@@ -158,7 +167,17 @@ export async function findEvent(relay: RelayQueues, query: string): Promise<Even
   const firstDelivery = [...jobs.deliveries.values()][0];
   const event = firstDelivery?.data.event ?? (jobs.callback ? eventOfCallback(jobs.callback) : null);
   const deliveries: DeliveryView[] = [];
+  // Destinations with `merge` carried the message in a burst: its delivery is the burst's.
+  const carriedBy = await relay.redis.hgetall(burstOfMessageKey(relay.prefix, jobs.eventId));
   for (const name of relay.deliveries.keys()) {
+    const burstId = carriedBy[name];
+    const burstJob = burstId ? await relay.deliveries.get(name)!.getJob(deliveryJobId(burstId)) : null;
+    if (!jobs.deliveries.has(name) && burstId) {
+      const view = burstJob ? await deliveryView(name, burstJob) : noDelivery(name, "");
+      view.note = `carried by burst ${burstId}${burstJob ? "" : " (its job removed by retention)"}`;
+      deliveries.push(view);
+      continue;
+    }
     const job = jobs.deliveries.get(name);
     if (!job) {
       deliveries.push(noDelivery(name, whyNoDelivery(name, callback)));
@@ -196,6 +215,7 @@ function whyNoDelivery(destination: string, callback: CallbackView | null): stri
   if (callback.state === "failed") return "none: the callback job failed before its fan-out";
   if (callback.state !== "completed") return "no delivery job yet: the callback job has not fanned out";
   if (callback.outcome === "duplicate") return "none: a platform redelivery of an event already taken";
+  if (callback.mergedAt?.includes(destination)) return "waiting in its chat's open burst (merge)";
   if (callback.queuedFor && !callback.queuedFor.includes(destination)) return "not wanted by its filter";
   return "no delivery job (removed by retention)";
 }

@@ -11,7 +11,7 @@ export function eventText(report: EventReport): string[] {
       ? ` (${cb.outcome}${cb.queuedFor ? (cb.queuedFor.length ? ` for ${cb.queuedFor.join(", ")}` : "") : ""})`
       : "";
     lines.push(
-      `callback job ${cb.jobId} [${cb.kind}]: ${cb.state}${outcome}, received ${cb.receivedAt ?? "-"}, attempts ${cb.attempts}/${cb.maxAttempts}`,
+      `callback job ${cb.jobId} [${cb.kind}]: ${cb.state}${outcome}, received ${cb.receivedAt ?? "-"}${cb.route ? ` on ${cb.route}` : ""}, attempts ${cb.attempts}/${cb.maxAttempts}`,
     );
     if (cb.failedReason) lines.push(`  reason: ${cb.failedReason}`);
     for (const line of cb.log) lines.push(`  log: ${line}`);

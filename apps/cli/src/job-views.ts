@@ -42,8 +42,10 @@ function iso(ms: number | undefined | null): string | null {
 export interface CallbackView {
   jobId: string;
   state: ShownState;
-  /** The callback's kind (the job name): message, room_members or unclassified. */
+  /** The callback's kind (the job name): message, room_members, friend_accepted or unclassified. */
   kind: string;
+  /** The method and path the platform called: how a callback of no known kind is told apart. */
+  route: string | null;
   receivedAt: string | null;
   attempts: number;
   maxAttempts: number;
@@ -52,22 +54,26 @@ export interface CallbackView {
   outcome: string | null;
   /** The destinations its fan-out queued the event for, when it completed. */
   queuedFor: string[] | null;
+  /** Those of them (with `merge`) where it went into its chat's burst instead. */
+  mergedAt: string[] | null;
   /** The job's last log lines: each `relay replay` writes one. */
   log: string[];
 }
 
 export async function callbackView(job: Job<CallbackJobData>): Promise<CallbackView> {
-  const result = (job.returnvalue ?? null) as { outcome?: string; destinations?: string[] } | null;
+  const result = (job.returnvalue ?? null) as { outcome?: string; destinations?: string[]; merged?: string[] } | null;
   return {
     jobId: job.id ?? "",
     state: await shownState(job),
     kind: job.data.kind,
+    route: job.data.route ? `${job.data.method ?? "POST"} ${job.data.route}` : null,
     receivedAt: job.data.receivedAt ?? iso(job.timestamp),
     attempts: job.attemptsMade,
     maxAttempts: job.opts.attempts ?? 1,
     failedReason: reasonExcerpt(job.failedReason),
     outcome: result?.outcome ?? null,
     queuedFor: result?.destinations ?? null,
+    mergedAt: result?.merged ?? null,
     log: [],
   };
 }
