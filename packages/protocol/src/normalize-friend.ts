@@ -5,8 +5,22 @@ import { parsePlatformTimestamp } from "./timestamps.ts";
 import { idOf, rawTimestampOf, textOf } from "./wire-values.ts";
 
 /**
- * `fields` is the body's `data` as the platform sent it (the token already removed by the ingress):
- * the published description is truncated, and a receiver must see every key it did not list.
+ * The body's `data` as the platform sent it, but never a token (the ingress removes it before
+ * storing; this holds for a body that reached us any other way). Defined, not assigned: a
+ * `__proto__` key stays data.
+ */
+function withoutToken(data: Record<string, unknown>): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(data)) {
+    if (key.trim() === "token") continue;
+    Object.defineProperty(copy, key, { value: data[key], enumerable: true, writable: true, configurable: true });
+  }
+  return copy;
+}
+
+/**
+ * `fields` carries every key of `data`: the published description is truncated, and a receiver
+ * must see the keys it did not list.
  */
 export function normalizeFriendAccepted(
   body: FriendAcceptedCallback,
@@ -30,7 +44,7 @@ export function normalizeFriendAccepted(
       contactSenderWxid,
       occurredAt: parsePlatformTimestamp(timestamp),
       rawTimestamp: timestamp,
-      fields,
+      fields: withoutToken(fields),
     },
   };
 }
