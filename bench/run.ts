@@ -10,6 +10,7 @@ import { ackLatency } from "./scenarios/ack-latency.ts";
 import { destinationLatency, destinationThroughput } from "./scenarios/destinations.ts";
 import { endToEnd } from "./scenarios/end-to-end.ts";
 import { ingressThroughput } from "./scenarios/ingress-throughput.ts";
+import { mergeCost } from "./scenarios/merge.ts";
 import { orderedDelivery } from "./scenarios/ordered-delivery.ts";
 import { spoolThroughput } from "./scenarios/spool-throughput.ts";
 import { workerThroughput } from "./scenarios/worker-throughput.ts";
@@ -17,10 +18,11 @@ import { workerThroughput } from "./scenarios/worker-throughput.ts";
 const aof = (process.env.BENCH_AOF ?? "everysec") as AofMode;
 const rounds = Number(process.env.BENCH_ROUNDS ?? "3");
 // BENCH_ONLY=1,3 runs a subset while working on one figure; scenario 2 needs 1's max rate
-// (or BENCH_MAX_RATE). BENCH_ONLY=8 runs the ordered-delivery scenario alone, BENCH_ONLY=9 the spool one.
+// (or BENCH_MAX_RATE). BENCH_ONLY=8 runs the ordered-delivery scenario alone, BENCH_ONLY=9 the spool one,
+// BENCH_ONLY=10 the bursts (merge) one.
 // BENCH_PIN=0 leaves every process wherever the scheduler puts it.
 const pinning = process.env.BENCH_PIN !== "0" && cpus().length >= 2;
-const only = new Set((process.env.BENCH_ONLY ?? "1,2,3,4,6,7,8,9").split(",").map((s) => s.trim()));
+const only = new Set((process.env.BENCH_ONLY ?? "1,2,3,4,6,7,8,9,10").split(",").map((s) => s.trim()));
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const started = Date.now();
@@ -133,6 +135,11 @@ try {
       "9. ingress while Redis is away: spooling vs Redis up, then the drain",
       "pinned",
       () => spoolThroughput(ctx, aof),
+    );
+  }
+  if (only.has("10")) {
+    await scenario("mergeCost", "10. bursts: worker CPU per message with merge vs without", "pinned", () =>
+      mergeCost(ctx),
     );
   }
 } finally {

@@ -67,6 +67,9 @@ export const BURST_SEEN_FOR_MS = 3_600_000;
 // back to its left (the fan-out watermark says the same).
 const PENDING_SCAN_WINDOW = 100;
 
+/** The longest a due burst waits for older callbacks still on their way through a worker. */
+export const BURST_MAX_HOLD_MS = 10_000;
+
 // KEYS: open, state, seen, due. ARGV: event id, entry, quiet, maxWait, maxMessages, seen window, chat,
 // the message's acceptance time (ms). Returns the open burst's size after the add, 0 when the
 // message was already added.
@@ -102,14 +105,15 @@ return count
 
 // KEYS: due, closing, and the callbacks queue's wait, paused, active lists and id counter. ARGV: how
 // many, how old a taken burst is when its taker is presumed dead, the callbacks queue's job key
-// prefix, how many of the oldest waiting callbacks to look at.
+// prefix, how many of the oldest waiting callbacks to look at, the longest a due burst is held.
 // Returns the chats whose open burst is due, those with a burst taken long ago and still not handed
 // over, and the cutoff the due ones were read against.
 //
 // Due means: its time has come, and every callback accepted before that time has been fanned out.
 // A worker running behind still holds messages the customer sent within the quiet spell; closing
 // without them would split the burst. The oldest callback still waiting or running (found as the
-// fan-out watermark finds it) bounds the cutoff: nothing accepted from then on is closed over.
+// fan-out watermark finds it) bounds the cutoff: nothing accepted from then on is closed over. Not
+// for ever: a callback job that hangs, or a paused callbacks queue, holds bursts `maxHold` at most.
 const POLL = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -126,7 +130,7 @@ scan(redis.call('LRANGE', KEYS[4], -window, -1))
 scan(redis.call('LRANGE', KEYS[5], 0, -1))
 local cutoff = now
 local oldest = tonumber(redis.call('HGET', ARGV[3] .. lowest, 'timestamp'))
-if oldest and oldest - 1 < cutoff then cutoff = oldest - 1 end
+if oldest and oldest - 1 < cutoff then cutoff = math.max(oldest - 1, now - tonumber(ARGV[5])) end
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', cutoff, 'LIMIT', 0, tonumber(ARGV[1]))
 local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]), 'LIMIT', 0, tonumber(ARGV[1]))
 return {due, stale, tostring(cutoff)}
@@ -249,6 +253,7 @@ export class BurstBuffer {
       staleMs,
       callbacks(""),
       PENDING_SCAN_WINDOW,
+      BURST_MAX_HOLD_MS,
     );
     return { due, stale, cutoff: Number(cutoff) };
   }
