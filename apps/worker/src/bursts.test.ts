@@ -80,7 +80,13 @@ describe("bursts: a destination with merge, 3 worker processes, a recording rece
     const ingress = spawnApp("ingress", { ...base, PORT: String(port), HOST: "127.0.0.1" });
     apps.push(ingress);
     // De-duplication off: a platform redelivery reaches the bursts, which must absorb it themselves.
-    workerEnv = { ...base, RELAY_CONFIG: configPath, RELAY_SECRET: SECRET, DEDUP_WINDOW: "0", WORKER_CONCURRENCY: "16" };
+    workerEnv = {
+      ...base,
+      RELAY_CONFIG: configPath,
+      RELAY_SECRET: SECRET,
+      DEDUP_WINDOW: "0",
+      WORKER_CONCURRENCY: "16",
+    };
     for (let i = 0; i < 3; i++) workers.push(spawnApp("worker", workerEnv));
     apps.push(...workers);
     await ingress.waitForLog(/listening/);
@@ -112,10 +118,13 @@ describe("bursts: a destination with merge, 3 worker processes, a recording rece
       ),
     );
     const all = (chat: string) => [`${chat}-m0`, `${chat}-m1`, `${chat}-m2`];
-    await eventually(() => expect(chats.map((chat) => burstsOf(assistant, chat).flatMap(idsIn))).toEqual(chats.map(all)), {
-      timeoutMs: 30_000,
-      intervalMs: 50,
-    });
+    await eventually(
+      () => expect(chats.map((chat) => burstsOf(assistant, chat).flatMap(idsIn))).toEqual(chats.map(all)),
+      {
+        timeoutMs: 30_000,
+        intervalMs: 50,
+      },
+    );
 
     // Where a chat's burst must not be cut: two messages accepted surely within the quiet spell. A
     // machine so loaded that the ingress took the next message a second late (it happens on a
@@ -150,8 +159,8 @@ describe("bursts: a destination with merge, 3 worker processes, a recording rece
     });
     const direct = archive.deliveries.map((d) => d.at - Date.parse(d.body.timestamp)).sort((a, b) => a - b);
     const median = (list: number[]) => list[list.length >> 1]!;
-    console.info(
-      `bursts: ${whole}/50 chats in one burst; delivery after the close: median ${median(lags)} ms, slowest ${lags.at(-1)} ms; without merge, after acceptance: median ${median(direct)} ms`,
+    process.stdout.write(
+      `bursts: ${whole}/50 chats in one burst; delivery after the close: median ${median(lags)} ms, slowest ${lags.at(-1)} ms; without merge, after acceptance: median ${median(direct)} ms\n`,
     );
     expect(median(lags)).toBeLessThanOrEqual(250 + median(direct));
 

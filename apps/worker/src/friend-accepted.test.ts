@@ -32,11 +32,22 @@ describe("the friend-accepted callback through the real ingress and worker", () 
     const prefix = uniquePrefix("friend");
     const redisUrl = inject("redisUrl");
     const ingress = await startIngress(
-      parseEnv(ingressEnv, { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, PORT: "0", HOST: "127.0.0.1", CALLBACK_TOKEN: TOKEN }),
+      parseEnv(ingressEnv, {
+        REDIS_URL: redisUrl,
+        QUEUE_PREFIX: prefix,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        CALLBACK_TOKEN: TOKEN,
+      }),
       silent,
     );
     const worker = await startWorker(
-      parseEnv(workerEnv, { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, FORWARD_URL: receiver.url, FORWARD_SECRET: SECRET }),
+      parseEnv(workerEnv, {
+        REDIS_URL: redisUrl,
+        QUEUE_PREFIX: prefix,
+        FORWARD_URL: receiver.url,
+        FORWARD_SECRET: SECRET,
+      }),
       silent,
     );
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });

@@ -47,7 +47,10 @@ function subjectOf(kind: CallbackKind | undefined, body: unknown): CallbackSubje
     return { eventId: normalized.ok ? normalized.event.id : null, wxid };
   }
   const normalized = kind === "room_members" ? normalizeCallback(kind, body) : null;
-  if (normalized?.ok && (normalized.event.type === "room.members_left" || normalized.event.type === "room.members_joined")) {
+  if (
+    normalized?.ok &&
+    (normalized.event.type === "room.members_left" || normalized.event.type === "room.members_joined")
+  ) {
     return { eventId: normalized.event.id, roomId: normalized.event.data.room.id };
   }
   return { eventId: null, roomId: idField(body, "imRoomId") ?? idField(body, "chatId") };

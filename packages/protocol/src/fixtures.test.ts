@@ -167,7 +167,10 @@ describe("the friend-accepted callback (好友通过事件回调)", () => {
     expect(classifyCallback({ data: { messageId: "m", chatId: "c", type: 7, wxid: "x" } })).toBe("message");
     expect(classifyCallback({ data: { something: 1 } })).toBe("message");
     const outcome = normalizeCallback("friend_accepted", { data: { fromwxid: "", wxid: null } });
-    expect(outcome).toMatchObject({ ok: false, reason: expect.stringMatching(/^invalid friend-accepted callback: .*fromwxid, wxid or contactSenderWxid/) });
+    expect(outcome).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^invalid friend-accepted callback: .*fromwxid, wxid or contactSenderWxid/),
+    });
   });
 });
 

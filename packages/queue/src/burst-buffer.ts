@@ -279,9 +279,7 @@ export class BurstBuffer {
   /** Every burst of the chat taken and not handed over yet, oldest first. */
   async closedBursts(chat: string): Promise<ClosedBurst[]> {
     const all = await this.redis.hvals(this.keysOf(chat).closed);
-    return all
-      .map((raw) => ({ chat, ...(JSON.parse(raw) as Omit<ClosedBurst, "chat">) }))
-      .sort((a, b) => a.n - b.n);
+    return all.map((raw) => ({ chat, ...(JSON.parse(raw) as Omit<ClosedBurst, "chat">) })).sort((a, b) => a.n - b.n);
   }
 
   async handedOver(chat: string, n: number): Promise<void> {

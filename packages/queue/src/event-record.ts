@@ -148,7 +148,14 @@ export function eventSummary(event: RelayEvent, receivedAt: string, callbackJobI
     }
     default: {
       const d = event.data;
-      return { ...common, chatId: d.room.chatId, contactId: null, roomId: d.room.id, botWxid: d.bot.wxid, excerpt: null };
+      return {
+        ...common,
+        chatId: d.room.chatId,
+        contactId: null,
+        roomId: d.room.id,
+        botWxid: d.bot.wxid,
+        excerpt: null,
+      };
     }
   }
 }
@@ -290,7 +297,11 @@ export interface EventRecord {
   attempts: DeliveryAttempt[];
 }
 
-export async function readEventRecord(redis: RedisClient, prefix: string, eventId: string): Promise<EventRecord | null> {
+export async function readEventRecord(
+  redis: RedisClient,
+  prefix: string,
+  eventId: string,
+): Promise<EventRecord | null> {
   const [hash, attempts] = await Promise.all([
     redis.hgetall(eventRecordKey(prefix, eventId)),
     redis.lrange(eventAttemptsKey(prefix, eventId), 0, -1),
