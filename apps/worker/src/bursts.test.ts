@@ -89,9 +89,9 @@ describe("bursts: a destination with merge, 3 worker processes, a recording rece
     };
     for (let i = 0; i < 3; i++) workers.push(spawnApp("worker", workerEnv));
     apps.push(...workers);
-    await ingress.waitForLog(/listening/);
-    await Promise.all(workers.map((w) => w.waitForLog(/worker started/)));
-  });
+    await ingress.waitForLog(/listening/, 90_000);
+    await Promise.all(workers.map((w) => w.waitForLog(/worker started/, 90_000)));
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all(apps.map((app) => app.stop("SIGTERM")));
@@ -103,19 +103,18 @@ describe("bursts: a destination with merge, 3 worker processes, a recording rece
     const chats = Array.from({ length: 50 }, (_, c) => `quiet-${c}`);
     // When each message was sent and acknowledged: the ingress accepted it in between.
     const sent = new Map<string, { from: number; to: number }>();
-    // Each chat sends at 0, 300 and 600 ms, whatever the ingress takes to answer; the chats start
-    // spread over the first 300 ms, as customers do.
+    // Each chat sends a message every 300 ms, each once the one before was acknowledged (the order
+    // is the order the ingress accepts them in); the chats start spread over the first 300 ms.
     await Promise.all(
-      chats.map((chat, c) =>
-        Promise.all(
-          [0, 1, 2].map(async (m) => {
-            await pace(c * 6 + m * 300);
-            const from = Date.now();
-            await post(messageCallback(`${chat}-m${m}`, { chatId: chat, text: `第${m}句` }));
-            sent.set(`${chat}-m${m}`, { from, to: Date.now() });
-          }),
-        ),
-      ),
+      chats.map(async (chat, c) => {
+        await pace(c * 6);
+        for (let m = 0; m < 3; m++) {
+          const from = Date.now();
+          await post(messageCallback(`${chat}-m${m}`, { chatId: chat, text: `第${m}句` }));
+          sent.set(`${chat}-m${m}`, { from, to: Date.now() });
+          if (m < 2) await pace(Math.max(0, from + 300 - Date.now()));
+        }
+      }),
     );
     const all = (chat: string) => [`${chat}-m0`, `${chat}-m1`, `${chat}-m2`];
     await eventually(
