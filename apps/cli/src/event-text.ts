@@ -8,7 +8,7 @@ export function eventText(report: EventReport): string[] {
   const cb = report.callback;
   if (cb) {
     const outcome = cb.outcome
-      ? ` (${cb.outcome}${cb.queuedFor ? (cb.queuedFor.length ? ` for ${cb.queuedFor.join(", ")}` : "") : ""})`
+      ? ` (${cb.outcome}${cb.queuedFor ? (cb.queuedFor.length ? ` for ${cb.queuedFor.join(", ")}` : "") : ""}${cb.mergedAt?.length ? `; into a burst at ${cb.mergedAt.join(", ")}` : ""})`
       : "";
     lines.push(
       `callback job ${cb.jobId} [${cb.kind}]: ${cb.state}${outcome}, received ${cb.receivedAt ?? "-"}${cb.route ? ` on ${cb.route}` : ""}, attempts ${cb.attempts}/${cb.maxAttempts}`,
