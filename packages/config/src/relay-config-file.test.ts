@@ -37,7 +37,7 @@ describe("RELAY_CONFIG", () => {
     expect(destinations.map((d) => d.name)).toEqual(["crm", "tickets", "archive", "assistant"]);
     const [crm, tickets, archive, assistant] = destinations;
     expect(assistant).toMatchObject({
-      events: ["message.received", "contact.friend_accepted"],
+      events: ["message.received"],
       merge: { quietMs: 2_000, maxWaitMs: 10_000, maxMessages: 20 },
       ordering: { by: "conversation", onFailure: "skip" },
     });
