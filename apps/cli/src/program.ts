@@ -3,6 +3,7 @@ import { oneLine } from "./cli-error.ts";
 import { configCheckCommand } from "./commands/config-check.ts";
 import { eventCommand } from "./commands/event.ts";
 import { failedCommand } from "./commands/failed.ts";
+import { keysCommand } from "./commands/keys.ts";
 import { pauseCommand } from "./commands/pause.ts";
 import { replayCommand } from "./commands/replay.ts";
 import { resumeCommand } from "./commands/resume.ts";
@@ -39,6 +40,7 @@ export function createProgram(ctx: CommandContext): Command {
     .command("config")
     .description("the RELAY_CONFIG file")
     .addCommand(configCheckCommand(io, (code) => ctx.setExitCode(code)));
+  program.addCommand(keysCommand(ctx));
   inheritSettings(program);
   return program;
 }

@@ -14,7 +14,9 @@ import { Spool, type SpoolDrainer } from "@yuju-relay/spool";
 import { createIngressApp } from "./app.ts";
 import { queueOnlyStore, spoolingStore } from "./callback-store.ts";
 import type { IngressConfig } from "./config.ts";
-import { createIngest, tokenDigest } from "./ingest-callback.ts";
+import { AuthFailureLimit } from "./auth-failure-limit.ts";
+import { CallbackTokens } from "./callback-tokens.ts";
+import { createIngest } from "./ingest-callback.ts";
 import { createQueueEnqueuer } from "./queue-enqueuer.ts";
 import { createReadiness } from "./readiness.ts";
 import { createCallbackDrainer } from "./spool-drain.ts";
@@ -62,19 +64,29 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
         throw new Error(`SPOOL_DIR ${config.SPOOL_DIR}: cannot open the spool: ${(error as Error).message}`);
       })
     : null;
-  const ingest = createIngest({
-    expectedTokenDigest: config.CALLBACK_TOKEN ? tokenDigest(config.CALLBACK_TOKEN) : null,
-    store: spool ? spoolingStore(enqueue, spool, logger) : queueOnlyStore(enqueue),
-  });
   const readinessCheck = { ready: createReadiness(connection, spool, () => draining) };
   const readiness = () => boundedReadiness(readinessCheck);
   const registry = createMetricsRegistry("ingress");
   registerQueueMetrics(registry, [{ queue, destination: "" }]);
   const callbacks = new Counter({
     name: "yuju_callbacks_total",
-    help: "Callbacks received, by outcome (accepted, spooled, unauthorized, malformed, too_deep, unstorable, unavailable, too_large, unreadable)",
+    help: "Callbacks received, by outcome (accepted, spooled, unauthorized, malformed, too_deep, unstorable, unavailable, too_large, unreadable, forbidden, throttled)",
     labelNames: ["outcome"],
     registers: [registry],
+  });
+  const tokens = config.CALLBACK_TOKEN ? new CallbackTokens(config.CALLBACK_TOKEN) : null;
+  const tokenMatches = new Counter({
+    name: "yuju_callback_token_matches_total",
+    help: "Callbacks whose token matched CALLBACK_TOKEN, by the token's position in the list (1 is the first), never its value",
+    labelNames: ["position"],
+    registers: [registry],
+  });
+  // One child per position, made once: shown at 0 from the start, and no label lookup per callback.
+  const matchCounters = (config.CALLBACK_TOKEN ?? []).map((_, i) => tokenMatches.labels({ position: String(i + 1) }));
+  const ingest = createIngest({
+    tokens,
+    onTokenMatch: (position) => matchCounters[position]?.inc(),
+    store: spool ? spoolingStore(enqueue, spool, logger) : queueOnlyStore(enqueue),
   });
   let drainer: SpoolDrainer | null = null;
   if (spool) {
@@ -100,6 +112,9 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
     readiness,
     isDraining: () => draining,
     countOutcome: (outcome) => callbacks.inc({ outcome }),
+    allowlist: config.CALLBACK_ALLOWED_IPS ?? null,
+    authFailures: tokens && config.AUTH_FAILURE_LIMIT > 0 ? new AuthFailureLimit(config.AUTH_FAILURE_LIMIT) : null,
+    trustProxyHops: config.TRUST_PROXY_HOPS,
   });
 
   // Give Redis a moment before taking traffic; if it is not there, start anyway: callbacks are
@@ -121,7 +136,18 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
-  logger.info({ port, host: config.HOST, prefix: config.QUEUE_PREFIX }, "ingress listening");
+  logger.info(
+    {
+      port,
+      host: config.HOST,
+      prefix: config.QUEUE_PREFIX,
+      // Counts and addresses only: never a token.
+      callbackTokens: tokens?.size ?? 0,
+      allowedAddresses: config.CALLBACK_ALLOWED_IPS?.entries ?? "any",
+      trustProxyHops: config.TRUST_PROXY_HOPS,
+    },
+    "ingress listening",
+  );
   const ops =
     config.OPS_PORT === undefined ? null : await startOpsServer(config.OPS_PORT, config.HOST, registry, readinessCheck);
 

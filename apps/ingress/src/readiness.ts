@@ -5,13 +5,16 @@ import type { Spool } from "@yuju-relay/spool";
 export type SpoolReadiness = {
   /**
    * empty; spooling (holds callbacks, Redis away); draining (holds callbacks, Redis back); full
-   * (refusing callbacks until some are drained); failing (the disk refused the last write).
+   * (refusing callbacks until some are drained); failing (the disk refused the last write, and has
+   * not shown room since: it ends by itself once it takes a write again, or has room again).
    */
   state: "empty" | "spooling" | "draining" | "full" | "failing";
   callbacks: number;
   bytes: number;
   maxBytes: number;
   oldestSeconds: number;
+  /** Free bytes on SPOOL_DIR's file system (null when it cannot be read). */
+  diskFreeBytes: number | null;
 };
 
 export type IngressReadinessDetails = {
@@ -23,11 +26,13 @@ export type IngressReadinessDetails = {
 export type IngressReadiness = ReadinessCheck & { details?: IngressReadinessDetails };
 
 async function spoolReadiness(spool: Spool, redisUp: boolean): Promise<SpoolReadiness> {
+  // Read first (at most once a second): a disk that has room again is no longer failing.
+  const diskFreeBytes = await spool.freeBytes();
   const { records, bytes, maxBytes, full, failing } = spool.state;
   const oldest = await spool.oldestAcceptedAt();
   const state = full ? "full" : failing ? "failing" : !spool.holdsRecords ? "empty" : redisUp ? "draining" : "spooling";
   const oldestSeconds = oldest === null ? 0 : Math.max(0, (Date.now() - oldest) / 1000);
-  return { state, callbacks: records, bytes, maxBytes, oldestSeconds };
+  return { state, callbacks: records, bytes, maxBytes, oldestSeconds, diskFreeBytes };
 }
 
 /**

@@ -32,6 +32,16 @@ export function registerSpoolMetrics(registry: Registry, spool: Spool): { draine
     },
   });
   new Gauge({
+    name: "yuju_spool_disk_free_bytes",
+    help: "Free bytes on the file system of SPOOL_DIR: a disk that fills before SPOOL_MAX_BYTES refuses callbacks with 503 all the same",
+    registers: [registry],
+    async collect() {
+      const free = await spool.freeBytes();
+      if (free === null) this.reset();
+      else this.set(free);
+    },
+  });
+  new Gauge({
     name: "yuju_spool_oldest_seconds",
     help: "Age of the oldest callback in the spool (0 when it is empty)",
     registers: [registry],

@@ -1,3 +1,5 @@
+import { UnrecoverableError } from "bullmq";
+
 /** A failure worth another attempt: the downstream is down, slow, or asked us to wait. */
 export class RetryableDeliveryError extends Error {
   constructor(
@@ -24,6 +26,23 @@ export class DestinationRateLimited extends Error {
 /** 410 Gone: the destination is paused until someone resumes it. */
 export class DestinationGone extends Error {
   override name = "DestinationGone";
+}
+
+/**
+ * A 3xx: not followed, and failed at once as a 4xx is. An UnrecoverableError (BullMQ then makes no
+ * other attempt) that says where the endpoint pointed, so that the attempt can record it.
+ */
+export class DestinationRedirected extends UnrecoverableError {
+  constructor(
+    message: string,
+    readonly status: number,
+    /** The Location, resolved, without credentials or query; null when the answer had none. */
+    readonly location: string | null,
+  ) {
+    super(message);
+    // BullMQ and isFinalFailure recognize an unrecoverable failure by this name.
+    this.name = "UnrecoverableError";
+  }
 }
 
 /** Reads Retry-After: delay-seconds or an HTTP date. */

@@ -33,6 +33,7 @@ import { loadHandlersModule } from "./handlers-module.ts";
 import { createCallbackProcessor, type CallbackJobResult } from "./process-callback.ts";
 import { endTurnOfFailed, inConversationOrder } from "./ordered-delivery.ts";
 import { createSignedDelivery } from "./signed-delivery.ts";
+import { logSigningKeys } from "./webhook-signer.ts";
 import { createWorkerMetrics, registerPausedGauge } from "./worker-metrics.ts";
 import { createWorkerReadiness } from "./worker-readiness.ts";
 import { eventSubject } from "./event-subject.ts";
@@ -96,6 +97,7 @@ export async function startWorker(
   const destinations = options.destinations ?? loadDestinations(config);
   const handlers = options.handlers ?? (config.HANDLERS_MODULE ? await loadHandlersModule(config.HANDLERS_MODULE) : {});
   const enabled = destinations.filter((d) => d.enabled);
+  logSigningKeys(enabled, logger);
   const registry = createMetricsRegistry("worker");
   const metrics = createWorkerMetrics(registry);
   const connection = createWorkerConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER });
@@ -183,6 +185,8 @@ export async function startWorker(
     const deliver = createSignedDelivery({
       url: destination.url,
       secret: destination.secret,
+      signing: destination.signing,
+      previousSecrets: destination.previousSecrets,
       timeoutMs: destination.timeoutMs,
       maxSockets: config.WORKER_CONCURRENCY,
     });

@@ -15,6 +15,8 @@ export {
   DESTINATION_NAME,
   MAX_DELIVERY_TIMEOUT_MS,
   relayConfigSchema,
+  resolveSigningSecret,
+  type PreviousSecret,
   type Destination,
   type DestinationDefaults,
   type DestinationFilter,
@@ -23,3 +25,4 @@ export {
   type DestinationOrdering,
   type OrderedFailurePolicy,
 } from "./relay-config-schema.ts";
+export { lookUpSecret, resolveSecretFiles, SECRET_VARIABLES } from "./secret-variables.ts";

@@ -19,3 +19,13 @@ export { FriendAcceptedCallbackSchema, type FriendAcceptedCallback } from "./fri
 export { normalizeFriendAccepted } from "./normalize-friend.ts";
 export { parsePlatformTimestamp } from "./timestamps.ts";
 export { toEnvelope, type WebhookEnvelope } from "./envelope.ts";
+export {
+  ED25519_SECRET_FORMAT,
+  ed25519PrivateKey,
+  ed25519PublicKey,
+  HMAC_SECRET,
+  HMAC_SECRET_FORMAT,
+  SIGNING_SCHEMES,
+  signingSecretProblem,
+  type SigningScheme,
+} from "./webhook-keys.ts";

@@ -1,5 +1,6 @@
-import { open, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import { syncDirectory, type SpoolFileSystem } from "./spool-file-system.ts";
 import { SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, segmentFileName } from "./spool-segment.ts";
 
 /** Where a group of records landed: its segment and byte range. */
@@ -17,51 +18,55 @@ async function writeAll(handle: FileHandle, data: Buffer, position: number): Pro
   }
 }
 
-/** fsync of the directory: a new file's name is durable only once its directory is. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+interface OpenSegment {
+  segment: number;
+  handle: FileHandle;
+  /** Bytes durable in it: its header and every group whose fsync returned. */
+  size: number;
 }
 
 /**
  * Appends groups of encoded records to the newest segment, each group with one write and one
- * fdatasync, and starts a new segment when the current one has reached `segmentBytes`. A segment
- * whose write or fsync failed is left behind: after a failed fsync Linux may have dropped the dirty
- * pages, so nothing written to that file afterwards could be trusted. Its earlier records stay
- * readable; the next group goes to a new segment.
+ * fdatasync, and starts a new segment when the current one has reached `segmentBytes` (or when
+ * told to, so that a drained segment can be deleted while appends go on).
+ *
+ * A group whose write or fsync failed (ENOSPC, EIO) leaves nothing behind: the segment is cut back
+ * to its last durable record and that cut fsynced, so its records stay readable and no partial one
+ * follows them; a segment that held no record yet, and a new segment whose header could not be
+ * written, are deleted. The segment is then closed and the next group starts a new one: after a
+ * failed fsync, Linux may have dropped the file's dirty pages, and a new file does not depend on
+ * what it did with them.
  */
 export class SegmentWriter {
-  private current: { segment: number; handle: FileHandle; size: number } | null = null;
+  private current: OpenSegment | null = null;
+  private rollPending = false;
 
   constructor(
+    private readonly fs: SpoolFileSystem,
     private readonly dir: string,
     private readonly segmentBytes: number,
     private nextSegment: number,
   ) {}
 
-  /** The segment being appended to, if any: it must not be deleted once drained. */
+  /** The segment being appended to, if any: it is deleted only once nothing appends to it. */
   get currentSegment(): number | null {
     return this.current?.segment ?? null;
   }
 
-  /** The number the next new segment will get. */
-  get upcomingSegment(): number {
-    return this.nextSegment;
+  /** The next group goes to a new segment, and the current one takes no more records. */
+  rollBeforeNextWrite(): void {
+    this.rollPending = true;
   }
 
   async write(records: Buffer[]): Promise<WrittenGroup> {
-    if (!this.current || this.current.size >= this.segmentBytes) await this.roll();
+    if (!this.current || this.rollPending || this.current.size >= this.segmentBytes) await this.roll();
     const current = this.current!;
     const data = records.length === 1 ? records[0]! : Buffer.concat(records);
     try {
       await writeAll(current.handle, data, current.size);
       await current.handle.datasync();
     } catch (error) {
-      await this.retire();
+      await this.abandon(current);
       throw error;
     }
     const start = current.size;
@@ -76,16 +81,36 @@ export class SegmentWriter {
     await current?.handle.close().catch(() => {});
   }
 
+  private async abandon(segment: OpenSegment): Promise<void> {
+    this.current = null;
+    const path = join(this.dir, segmentFileName(segment.segment));
+    try {
+      if (segment.size > SEGMENT_HEADER_BYTES) {
+        await segment.handle.truncate(segment.size);
+        await segment.handle.datasync();
+      }
+    } catch {
+      // The disk refuses even that: the bytes after the last record stay, and the next start reads
+      // the records up to them and logs the rest as damaged. None of them was acknowledged.
+    } finally {
+      await segment.handle.close().catch(() => {});
+    }
+    if (segment.size <= SEGMENT_HEADER_BYTES) await this.fs.unlink(path).catch(() => {});
+  }
+
   private async roll(): Promise<void> {
     await this.retire();
+    this.rollPending = false;
     const segment = this.nextSegment++;
-    const handle = await open(join(this.dir, segmentFileName(segment)), "wx");
+    const path = join(this.dir, segmentFileName(segment));
+    const handle = await this.fs.open(path, "wx");
     try {
       await writeAll(handle, SEGMENT_MAGIC, 0);
       await handle.datasync();
-      await syncDirectory(this.dir);
+      await syncDirectory(this.fs, this.dir);
     } catch (error) {
       await handle.close().catch(() => {});
+      await this.fs.unlink(path).catch(() => {});
       throw error;
     }
     this.current = { segment, handle, size: SEGMENT_HEADER_BYTES };

@@ -88,7 +88,10 @@ export class SpoolDrainer {
       failing = false;
       // Delivered: from here on, a failure only means the batch may be delivered twice.
       await spool.remove(batch).catch((error: unknown) => {
-        logger.error({ err: error }, "spool drain: cannot record the drain position");
+        logger.error(
+          { err: error },
+          "spool drain: cannot remove a delivered batch from the spool (it may be delivered again)",
+        );
       });
       onDrained?.(batch.records.length);
       const due = (batch.records.length / maxPerSecond) * 1000 - (performance.now() - started);

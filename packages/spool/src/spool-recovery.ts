@@ -1,7 +1,8 @@
-import { open, unlink, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "@yuju-relay/logging";
-import type { SpoolCursor } from "./spool-cursor.ts";
+import type { CursorRead } from "./spool-cursor.ts";
+import type { SpoolFileSystem } from "./spool-file-system.ts";
 import { listSegments, readRecords, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, segmentFileName } from "./spool-segment.ts";
 
 /** A segment with records not yet drained: [start, end) holds `records` whole, checksummed records. */
@@ -27,26 +28,41 @@ async function countRecords(handle: FileHandle, from: number, size: number) {
 
 /**
  * Reads what a previous run left: deletes segments already drained (the cursor is past them), and
- * checks every record of the others. A record cut short at the end of the newest segment is what a
+ * checks every record of the others. Without a cursor to trust (missing, or unreadable), every
+ * segment is drained from its start, and that is logged: callbacks drained before may be enqueued
+ * again, which the worker's de-duplication absorbs. A record cut short at the end of the newest segment is what a
  * crash during a write leaves; that write was never fsynced, so its callbacks were never
  * acknowledged: it is cut off the file and logged. Damage anywhere else is a disk fault: the records
  * before it are kept, the rest of that segment cannot be read, and that is logged as an error.
  */
 export async function recoverSegments(
+  fs: SpoolFileSystem,
   dir: string,
-  cursor: SpoolCursor | null,
+  read: CursorRead,
   logger: Logger,
 ): Promise<{ segments: RecoveredSegment[]; nextSegment: number }> {
-  const numbers = await listSegments(dir);
+  const numbers = await listSegments(fs, dir);
+  const cursor = read.found === "valid" ? read.cursor : null;
+  if (numbers.length > 0 && read.found === "unreadable") {
+    logger.warn(
+      { dir, reason: read.reason },
+      "spool: drain cursor unreadable: draining from the oldest segment (some callbacks may be enqueued twice)",
+    );
+  } else if (numbers.length > 0 && read.found === "missing") {
+    logger.warn(
+      { dir },
+      "spool: no drain cursor: draining from the oldest segment (some callbacks may be enqueued twice)",
+    );
+  }
   const segments: RecoveredSegment[] = [];
   const newest = numbers.at(-1);
   for (const segment of numbers) {
     const path = join(dir, segmentFileName(segment));
     if (cursor && segment < cursor.segment) {
-      await unlink(path);
+      await fs.unlink(path);
       continue;
     }
-    const handle = await open(path, "r+");
+    const handle = await fs.open(path, "r+");
     let kept: RecoveredSegment | null = null;
     try {
       const { size } = await handle.stat();
@@ -76,8 +92,9 @@ export async function recoverSegments(
       await handle.close();
     }
     if (kept) segments.push(kept);
-    else await unlink(path);
+    else await fs.unlink(path);
   }
-  // Numbers only grow, even once every file is gone: the cursor may name the next one already.
-  return { segments, nextSegment: Math.max((newest ?? 0) + 1, cursor?.segment ?? 1) };
+  // Numbers only grow, even once every file is gone: a new segment must never get the number the
+  // cursor names, whose offset is about the segment drained and deleted.
+  return { segments, nextSegment: Math.max((newest ?? 0) + 1, (cursor?.segment ?? 0) + 1) };
 }

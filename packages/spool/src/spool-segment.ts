@@ -1,11 +1,11 @@
-import { readdir, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import type { SpoolFileSystem } from "./spool-file-system.ts";
 import { decodeRecord, type SpoolRecord } from "./spool-record.ts";
 
 /**
  * The spool is a series of segment files, numbered in the order they were created. Records are only
- * ever appended to the newest; a segment is deleted whole once every record in it has been drained.
- * That keeps deletion an unlink instead of a rewrite, and bounds what a drained spool leaves on disk
- * to the part of one segment already read.
+ * ever appended to the newest; a segment is deleted whole as soon as every record in it has been
+ * drained. That keeps deletion an unlink instead of a rewrite.
  */
 export const SEGMENT_MAGIC = Buffer.from("YJSPOOL1", "latin1");
 export const SEGMENT_HEADER_BYTES = SEGMENT_MAGIC.length;
@@ -17,8 +17,8 @@ export function segmentFileName(sequence: number): string {
 }
 
 /** The segments in a spool directory, oldest first. Other files are not the spool's. */
-export async function listSegments(dir: string): Promise<number[]> {
-  const names = await readdir(dir);
+export async function listSegments(fs: SpoolFileSystem, dir: string): Promise<number[]> {
+  const names = await fs.readdir(dir);
   return names
     .map((name) => SEGMENT_NAME.exec(name)?.[1])
     .filter((digits): digits is string => digits !== undefined)

@@ -1,9 +1,10 @@
-import { mkdir, open, unlink, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "@yuju-relay/logging";
 import { createGroupCommit } from "./group-commit.ts";
 import { SegmentWriter, type WrittenGroup } from "./segment-writer.ts";
-import { CursorFile } from "./spool-cursor.ts";
+import { CursorFile, type SpoolCursor } from "./spool-cursor.ts";
+import { isOutOfSpace, nodeFileSystem, type SpoolFileSystem } from "./spool-file-system.ts";
 import { encodeRecord, RECORD_HEADER_BYTES, type SpoolRecord } from "./spool-record.ts";
 import { recoverSegments, type RecoveredSegment } from "./spool-recovery.ts";
 import { readRecords, segmentFileName } from "./spool-segment.ts";
@@ -15,6 +16,13 @@ export interface SpoolOptions {
   logger: Logger;
   /** Size past which a new segment file is started. Default: an eighth of maxBytes, within 64 KB and 64 MB. */
   segmentBytes?: number;
+  /**
+   * After the disk refused a write: how long before the next try, and how old a reading of the
+   * free space may be. Default: 1 s.
+   */
+  spaceCheckIntervalMs?: number;
+  /** The file-system calls (tests pass calls that fail). Default: node:fs. */
+  fileSystem?: SpoolFileSystem;
 }
 
 export type AppendOutcome = { spooled: true } | { spooled: false; reason: "full" | "failed" | "closed"; error: string };
@@ -38,8 +46,13 @@ export interface SpoolState {
   commits: number;
   /** The last append was refused for want of room, and nothing has been drained since. */
   full: boolean;
-  /** The last write failed (the disk refused it), and none has succeeded since. */
+  /**
+   * The disk refused the last write, none has succeeded since, and (when it was for want of room)
+   * the free space has not come back since.
+   */
   failing: boolean;
+  /** Free bytes on the spool's file system, as last read (null before the first reading, or when it failed). */
+  freeBytes: number | null;
 }
 
 interface Segment extends RecoveredSegment {
@@ -48,6 +61,20 @@ interface Segment extends RecoveredSegment {
 
 const MIN_SEGMENT_BYTES = 64 * 1024;
 const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
+/**
+ * Free space under which a disk that refused a write for want of room is still taken as full:
+ * room for a segment header, its directory entry and a few ordinary callbacks, with the file
+ * system's own blocks to spare.
+ */
+const ROOM_BYTES = 64 * 1024;
+
+interface WriteFailure {
+  error: string;
+  /** ENOSPC or EDQUOT: free space ends it. Anything else (EIO): only a write that succeeds. */
+  outOfSpace: boolean;
+  /** When the last write was tried and failed: the next try waits for the check interval. */
+  at: number;
+}
 
 /**
  * A local, append-only, durable FIFO of records: what the ingress keeps while Redis cannot take
@@ -55,6 +82,12 @@ const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
  * the event loop share one); `peek` and `remove` take records from the head, in order, and a record
  * is removed only once the consumer says it has it. It survives a restart: `open` finds what was
  * left, skips a torn last record, and resumes at the drain cursor.
+ *
+ * A full disk (or a failing one) is a state it leaves by itself: a write that fails leaves no file
+ * and no partial record behind, a drained segment is deleted at once, and once the disk has room
+ * again (the drain freed it, or an operator did) the next append is written. While it has none,
+ * appends are refused without touching the disk, and the free space is read at most once per
+ * check interval, not per append.
  *
  * One process per directory: two would interleave their writes.
  */
@@ -66,7 +99,12 @@ export class Spool {
   private drained = 0;
   private commits = 0;
   private full = false;
-  private failing = false;
+  private failure: WriteFailure | null = null;
+  /** Counts failures: a free-space reading started before the latest one says nothing about it. */
+  private failures = 0;
+  private space: { bytes: number | null; at: number; failures: number } = { bytes: null, at: 0, failures: 0 };
+  private spaceReading: Promise<number | null> | null = null;
+  private cursorFailing = false;
   private closed = false;
   private spoolingSince: number | null = null;
   private drainedThisSpell = 0;
@@ -79,6 +117,8 @@ export class Spool {
     readonly dir: string,
     readonly maxBytes: number,
     private readonly logger: Logger,
+    private readonly fs: SpoolFileSystem,
+    private readonly spaceCheckIntervalMs: number,
     private segments: Segment[],
     private readonly writer: SegmentWriter,
     private readonly cursor: CursorFile,
@@ -91,30 +131,41 @@ export class Spool {
     this.commit = createGroupCommit((group: Buffer[]) => this.writeGroup(group));
   }
 
-  static async open({ dir, maxBytes, logger, segmentBytes }: SpoolOptions): Promise<Spool> {
-    await mkdir(dir, { recursive: true });
-    const { file, cursor, unreadable } = await CursorFile.open(dir);
-    if (unreadable) {
-      logger.warn(
-        { dir },
-        "spool: drain cursor unreadable: draining from the oldest segment (some may be enqueued twice)",
-      );
-    }
-    const { segments, nextSegment } = await recoverSegments(dir, cursor, logger).catch(async (error: unknown) => {
-      await file.close();
-      throw error;
-    });
+  static async open({
+    dir,
+    maxBytes,
+    logger,
+    segmentBytes,
+    spaceCheckIntervalMs = 1_000,
+    fileSystem: fs = nodeFileSystem,
+  }: SpoolOptions): Promise<Spool> {
+    await fs.mkdir(dir);
+    const cursor = new CursorFile(fs, dir);
+    const read = await cursor.read();
+    const { segments, nextSegment } = await recoverSegments(fs, dir, read, logger);
     const size = segmentBytes ?? Math.min(MAX_SEGMENT_BYTES, Math.max(MIN_SEGMENT_BYTES, Math.floor(maxBytes / 8)));
     const spool = new Spool(
       dir,
       maxBytes,
       logger,
+      fs,
+      spaceCheckIntervalMs,
       segments.map((s) => ({ ...s, reader: null })),
-      new SegmentWriter(dir, size, nextSegment),
-      file,
+      new SegmentWriter(fs, dir, size, nextSegment),
+      cursor,
     );
     if (spool.records > 0) {
       logger.warn({ dir, records: spool.records, bytes: spool.bytes }, "spool holds records from before the restart");
+    }
+    // A new spool gets its cursor before its first record: from then on, a missing one is news.
+    if (read.found === "missing" && segments.length === 0) await spool.recordPosition({ segment: 0, offset: 0 });
+    const freeBytes = await spool.freeBytes();
+    // What the spool holds already is room it has: the limit is reached first if it fits in both.
+    if (freeBytes !== null && maxBytes > freeBytes + spool.bytes) {
+      logger.warn(
+        { dir, maxBytes, freeBytes, spooledBytes: spool.bytes },
+        "spool: SPOOL_MAX_BYTES is larger than the free space on its disk: a long outage fills the disk first, and callbacks get 503 from then on",
+      );
     }
     return spool;
   }
@@ -136,13 +187,32 @@ export class Spool {
       drained: this.drained,
       commits: this.commits,
       full: this.full,
-      failing: this.failing,
+      failing: this.failure !== null,
+      freeBytes: this.space.bytes,
     };
+  }
+
+  /**
+   * Free bytes on the spool's file system: read with statfs at most once per check interval (more
+   * often only after a failure, or after the spool deleted files), null if it cannot be read. A
+   * reading that finds room again after the disk was full ends the failing state.
+   */
+  freeBytes(): Promise<number | null> {
+    const { space } = this;
+    if (space.at > 0 && space.failures === this.failures && Date.now() - space.at < this.spaceCheckIntervalMs) {
+      return Promise.resolve(space.bytes);
+    }
+    return (this.spaceReading ??= this.readFreeBytes().finally(() => (this.spaceReading = null)));
   }
 
   /** Resolves once the record is durable, or says why it is not spooled (nothing is kept then). */
   async append(payload: string): Promise<AppendOutcome> {
     if (this.closed) return { spooled: false, reason: "closed", error: "the spool is closed" };
+    if (this.failure) {
+      const refusal = await this.refusalWhileFailing();
+      if (refusal) return { spooled: false, reason: "failed", error: refusal };
+      if (this.closed) return { spooled: false, reason: "closed", error: "the spool is closed" };
+    }
     const record = encodeRecord(Date.now(), payload);
     const held = this.bytes + this.appendingBytes;
     if (held + record.length > this.maxBytes) {
@@ -158,10 +228,13 @@ export class Spool {
     this.appendingBytes += record.length;
     try {
       await this.commit(record);
-      this.failing = false;
+      if (this.failure) {
+        this.failure = null;
+        this.logger.info({ dir: this.dir }, "spool: the disk takes writes again");
+      }
       return { spooled: true };
     } catch (error) {
-      this.failing = true;
+      this.noteFailure(error);
       return { spooled: false, reason: "failed", error: `spool write failed: ${(error as Error).message}` };
     } finally {
       this.appendingRecords -= 1;
@@ -178,7 +251,7 @@ export class Spool {
 
   /** Up to `maxRecords` records (and about `maxBytes`) from the head, oldest first, without removing them. */
   async peek(maxRecords: number, maxBytes: number): Promise<SpoolBatch | null> {
-    await this.dropDrainedHead();
+    await this.deleteDrainedHead();
     const head = this.segments[0];
     if (!head || head.start >= head.end) return null;
     const read = await readRecords(await this.readerOf(head), head.start, head.end, { maxRecords, maxBytes });
@@ -197,7 +270,11 @@ export class Spool {
     return read.records.length > 0 ? { segment: head.segment, records: read.records } : null;
   }
 
-  /** Removes a batch from `peek` once its consumer has it. Batches are removed in the order read. */
+  /**
+   * Removes a batch from `peek` once its consumer has it. Batches are removed in the order read. A
+   * segment it finishes is deleted at once, then the drain position is recorded; the position not
+   * recorded (a full disk) only means the batch may be drained again after a restart.
+   */
   async remove(batch: SpoolBatch): Promise<void> {
     const head = this.segments[0];
     const first = batch.records[0];
@@ -212,8 +289,10 @@ export class Spool {
     this.drained += batch.records.length;
     this.drainedThisSpell += batch.records.length;
     this.full = false;
-    await this.cursor.write({ segment: head.segment, offset: head.start });
+    const position = { segment: head.segment, offset: head.start };
     if (!this.holdsRecords) await this.becomeEmpty();
+    else await this.deleteDrainedHead();
+    await this.recordPosition(position);
   }
 
   /**
@@ -228,7 +307,7 @@ export class Spool {
     if (this.oldest?.key === key) return this.oldest.acceptedAt;
     const header = Buffer.alloc(RECORD_HEADER_BYTES);
     try {
-      const handle = await open(this.pathOf(head.segment), "r");
+      const handle = await this.fs.open(this.pathOf(head.segment), "r");
       try {
         await handle.read(header, 0, RECORD_HEADER_BYTES, head.start);
       } finally {
@@ -247,8 +326,80 @@ export class Spool {
     if (this.appendingRecords > 0) await new Promise<void>((resolve) => (this.whenIdle = resolve));
     await this.writer.retire();
     for (const segment of this.segments) await this.closeReader(segment);
-    await this.cursor.close();
     for (const wake of this.waitingForRecords.splice(0)) wake();
+  }
+
+  private async readFreeBytes(): Promise<number | null> {
+    const failures = this.failures;
+    const at = Date.now();
+    const bytes = await this.fs.freeBytes(this.dir).catch(() => null);
+    if (failures !== this.failures) return bytes;
+    this.space = { bytes, at, failures };
+    if (this.failure?.outOfSpace && bytes !== null && bytes >= ROOM_BYTES) {
+      this.failure = null;
+      this.logger.info({ dir: this.dir, freeBytes: bytes }, "spool: room on the disk again");
+    }
+    return bytes;
+  }
+
+  /**
+   * Why an append is refused without trying, while the disk is refusing writes: a try is made at
+   * most once per check interval, and after running out of room only once the free space is back.
+   * Null: try.
+   */
+  private async refusalWhileFailing(): Promise<string | null> {
+    const pending = () => {
+      const failure = this.failure;
+      return failure && Date.now() - failure.at < this.spaceCheckIntervalMs ? failure : null;
+    };
+    const early = pending();
+    if (early) return `spool write failed (${early.error}); not tried again yet`;
+    const freeBytes = await this.freeBytes();
+    const failure = this.failure;
+    if (!failure) return null;
+    if (failure.outOfSpace) return `spool disk full (${freeBytes ?? "unknown"} bytes free): ${failure.error}`;
+    // Failing for another reason: one append tries, those arriving meanwhile wait for its outcome.
+    const late = pending();
+    if (late) return `spool write failed (${late.error}); not tried again yet`;
+    failure.at = Date.now();
+    return null;
+  }
+
+  private noteFailure(error: unknown): void {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const first = this.failure === null;
+    this.failure = { error: message, outOfSpace: isOutOfSpace(error), at: Date.now() };
+    this.failures += 1;
+    if (first) {
+      this.logger.error(
+        { dir: this.dir, code, err: message },
+        "spool: the disk refused a write: callbacks Redis cannot take get 503 until it takes writes again",
+      );
+    }
+  }
+
+  /** Files were deleted: the next append may find room, and reads the free space anew. */
+  private spaceFreed(): void {
+    this.space = { ...this.space, at: 0 };
+    if (this.failure) this.failure.at = 0;
+  }
+
+  private async recordPosition(position: SpoolCursor): Promise<void> {
+    try {
+      await this.cursor.write(position);
+    } catch (error) {
+      // Once per spell: a full disk refuses every batch's.
+      if (!this.cursorFailing) {
+        this.logger.warn(
+          { dir: this.dir, err: (error as Error).message },
+          "spool: cannot record the drain position: after a restart, callbacks drained since would be enqueued again (the worker drops the copies)",
+        );
+      }
+      this.cursorFailing = true;
+      return;
+    }
+    if (this.cursorFailing) this.logger.info({ dir: this.dir }, "spool: drain position recorded again");
+    this.cursorFailing = false;
   }
 
   private async writeGroup(group: Buffer[]): Promise<void> {
@@ -272,38 +423,54 @@ export class Spool {
     this.logger.warn({ dir: this.dir }, "spooling started");
   }
 
-  /** Every record drained and none being written: the files go, and the next append starts afresh. */
+  /**
+   * Every record drained and none being written: the files go, the one being written too, and the
+   * next append starts a new segment. Deleting before the cursor is recorded is safe: a segment
+   * missing at start is one drained whole, and new segments get higher numbers than the cursor's.
+   */
   private async becomeEmpty(): Promise<void> {
-    // Said and reset before any await: an append arriving meanwhile starts a new spell.
+    // Said and reset before any await: an append arriving meanwhile starts a new spell, in a new segment.
     const seconds = this.spoolingSince === null ? 0 : (Date.now() - this.spoolingSince) / 1000;
     this.logger.info({ dir: this.dir, drained: this.drainedThisSpell, seconds }, "spool drained");
     this.spoolingSince = null;
     const segments = this.segments;
     this.segments = [];
-    const next = this.writer.upcomingSegment;
     await this.writer.retire();
-    // The cursor first: should the process die between the two, the next start deletes what the
-    // cursor says is drained.
-    await this.cursor.write({ segment: next, offset: 0 });
-    for (const segment of segments) {
-      await this.closeReader(segment);
-      await unlink(this.pathOf(segment.segment)).catch(() => {});
+    for (const segment of segments) await this.deleteSegment(segment);
+  }
+
+  /**
+   * Segments whose every record is drained are deleted. The one being appended to, when its records
+   * are drained but more are being written: the writer moves to a new segment, and this one goes at
+   * the next removal.
+   */
+  private async deleteDrainedHead(): Promise<void> {
+    for (;;) {
+      const head = this.segments[0];
+      if (!head || head.start < head.end) return;
+      if (head.segment === this.writer.currentSegment) {
+        this.writer.rollBeforeNextWrite();
+        return;
+      }
+      this.segments.shift();
+      await this.deleteSegment(head);
     }
   }
 
-  /** Fully drained segments that nothing will append to any more are deleted. */
-  private async dropDrainedHead(): Promise<void> {
-    for (;;) {
-      const head = this.segments[0];
-      if (!head || head.start < head.end || head.segment === this.writer.currentSegment) return;
-      this.segments.shift();
-      await this.closeReader(head);
-      await unlink(this.pathOf(head.segment)).catch(() => {});
-    }
+  private async deleteSegment(segment: Segment): Promise<void> {
+    await this.closeReader(segment);
+    await this.fs.unlink(this.pathOf(segment.segment)).catch((error: unknown) => {
+      // It stays on disk; the next start finds it drained (the cursor, or re-drains it: duplicates only).
+      this.logger.warn(
+        { segment: this.pathOf(segment.segment), err: (error as Error).message },
+        "spool: cannot delete a drained segment",
+      );
+    });
+    this.spaceFreed();
   }
 
   private readerOf(segment: Segment): Promise<FileHandle> {
-    return (segment.reader ??= open(this.pathOf(segment.segment), "r"));
+    return (segment.reader ??= this.fs.open(this.pathOf(segment.segment), "r"));
   }
 
   private async closeReader(segment: Segment): Promise<void> {

@@ -16,3 +16,4 @@ export { runCommand, type CommandResult } from "./run-command.ts";
 export { canStartRedisCluster, startRedisCluster, type TestRedisCluster } from "./redis-cluster.ts";
 export { memberLeftCallback, messageCallback, type MessageShape } from "./callback-bodies.ts";
 export { TEST_SIGNING_SECRET } from "./signing-secret.ts";
+export { mountSmallFileSystem, smallFileSystemUnavailable, type SmallFileSystem } from "./small-file-system.ts";
