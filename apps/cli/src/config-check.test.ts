@@ -25,6 +25,7 @@ describe("relay config check (real child process)", () => {
     const { code, output } = await relay(["config", "check", example], secrets);
     expect(code).toBe(0);
     expect(output).toMatch(/valid, 4 destinations/);
+    expect(output).toMatch(/assistant -> .*merges bursts \(quiet 2000ms, maxWait 10000ms, maxMessages 20\)/);
     expect(output).toMatch(/crm -> https:\/\/crm\.example\.com\/hooks\/wecom: message\.received; filter on isSelf/);
     expect(output).not.toContain(SECRET);
   });
@@ -40,6 +41,27 @@ describe("relay config check (real child process)", () => {
     expect(code).toBe(0);
     expect(output).toMatch(/assistant -> .*; ordered per conversation \(onFailure: block\)/);
     expect(output).not.toMatch(/archive -> .*ordered/);
+  });
+
+  it("says which destinations merge bursts, with their durations, and names a bad merge by its path", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "relay-cli-"));
+    const file = join(dir, "relay.yaml");
+    writeFileSync(
+      file,
+      "destinations:\n  - name: assistant\n    url: https://ai.example.com/in\n    secret: ${AI_SECRET}\n    events: [message.received, contact.friend_accepted]\n    merge: { quiet: 2s, maxWait: 10s, maxMessages: 20 }\n  - name: archive\n    url: https://archive.example.com/in\n    secret: ${AI_SECRET}\n",
+    );
+    const { code, output } = await relay(["config", "check", file], { AI_SECRET: SECRET });
+    expect(code).toBe(0);
+    expect(output).toMatch(/assistant -> .*merges bursts \(quiet 2000ms, maxWait 10000ms, maxMessages 20\)/);
+    expect(output).not.toMatch(/archive -> .*merges/);
+
+    writeFileSync(
+      file,
+      "destinations:\n  - name: assistant\n    url: https://ai.example.com/in\n    secret: ${AI_SECRET}\n    merge: { quiet: 20s, maxWait: 10s, maxMessages: 0 }\n",
+    );
+    const bad = await relay(["config", "check", file], { AI_SECRET: SECRET });
+    expect(bad.code).toBe(78);
+    expect(bad.output).toMatch(/destinations\[0\]\.merge\.maxMessages/);
   });
 
   it("exits 78 naming the path of each problem, and the missing variables", async () => {

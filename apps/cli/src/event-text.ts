@@ -8,10 +8,10 @@ export function eventText(report: EventView): string[] {
   const cb = report.callback;
   if (cb) {
     const outcome = cb.outcome
-      ? ` (${cb.outcome}${cb.queuedFor ? (cb.queuedFor.length ? ` for ${cb.queuedFor.join(", ")}` : "") : ""})`
+      ? ` (${cb.outcome}${cb.queuedFor ? (cb.queuedFor.length ? ` for ${cb.queuedFor.join(", ")}` : "") : ""}${cb.mergedAt?.length ? `; into a burst at ${cb.mergedAt.join(", ")}` : ""})`
       : "";
     lines.push(
-      `callback job ${cb.jobId} [${cb.kind}]: ${cb.state}${outcome}, received ${cb.receivedAt ?? "-"}, attempts ${cb.attempts}/${cb.maxAttempts}`,
+      `callback job ${cb.jobId} [${cb.kind}]: ${cb.state}${outcome}, received ${cb.receivedAt ?? "-"}${cb.route ? ` on ${cb.route}` : ""}, attempts ${cb.attempts}/${cb.maxAttempts}`,
     );
     if (cb.failedReason) lines.push(`  reason: ${cb.failedReason}`);
     for (const line of cb.log) lines.push(`  log: ${line}`);

@@ -1,5 +1,5 @@
 import { callbackIndexKey, deliveryQueueName, CALLBACK_QUEUE } from "@yuju-relay/queue";
-import { eventually, runCommand, startReceiver, type Receiver } from "@yuju-relay/testing";
+import { eventually, runCommand, sendCallback, startReceiver, type Receiver } from "@yuju-relay/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { Webhook } from "standardwebhooks";
@@ -80,7 +80,7 @@ describe("relay event, failed, stats, pause, resume, replay (real Redis, real re
     expect(stderr).toBe("");
     expect(stdout).toMatch(/^event msg_m-delivered \(message\.received, text\), messageId m-delivered$/m);
     expect(stdout).toMatch(
-      /^callback job \d+ \[message\]: completed \(queued for crm\), received \S+, attempts 1\/15$/m,
+      /^callback job \d+ \[message\]: completed \(queued for crm\), received \S+ on POST \/notice, attempts 1\/15$/m,
     );
     // Delivered inline by the callback job: no delivery job, the event's record says delivered.
     expect(stdout).toMatch(/│ crm\s+│ delivered │ 1\s+│ 200\s+│ \d{4}-\S+Z │ msg_m-delivered │/);
@@ -138,6 +138,26 @@ describe("relay event, failed, stats, pause, resume, replay (real Redis, real re
     const jobId = /callback job (\d+)/.exec(invalid.stdout)![1];
     expect(await redis.get(callbackIndexKey(relay.prefix, "msg_m-invalid"))).toBe(jobId);
     expect(await redis.pttl(callbackIndexKey(relay.prefix, "msg_m-invalid"))).toBeGreaterThan(13 * 86_400_000);
+  });
+
+  it("event: a callback of no known kind, by its callback job id, with its path and time", async () => {
+    const answer = await sendCallback(`${relay.ingressUrl}/friend/confirm`, JSON.stringify({ hello: "world" }));
+    expect(answer.status).toBe(200);
+    const callbacks = new Queue(CALLBACK_QUEUE, { connection: redis, prefix: relay.prefix });
+    const failed = await eventually(async () => {
+      const job = (await callbacks.getFailed()).find((j) => j.data.route === "/friend/confirm");
+      expect(job).toBeDefined();
+      return job!;
+    });
+    const shown = await relay.relay("event", failed.id!);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(
+      /^callback job \d+ \[unclassified\]: failed, received \d{4}-\S+Z on POST \/friend\/confirm, attempts 1\/1$/m,
+    );
+    expect(shown.stdout).toMatch(/reason: unknown callback kind: .*top-level keys: hello/);
+    // The tests after this one count the failed callbacks.
+    await failed.remove();
+    await callbacks.close();
   });
 
   it("event: an unknown id exits 1 with one line; one past retention says so", async () => {

@@ -19,6 +19,8 @@ export interface TestDestination {
   kinds?: string[];
   attempts?: number;
   baseDelay?: string;
+  /** `merge` as written in the file: `{ quiet: 300ms }`. */
+  merge?: string;
 }
 
 /** A message callback as the platform sends it, of a given messageId and numeric type (7 text, 6 image, 2 voice). */
@@ -52,7 +54,8 @@ export async function startRelayUnderTest(redisUrl: string, destinations: TestDe
           `  - name: ${d.name}\n    url: ${d.receiver.url}\n    secret: \${DEST_SECRET}\n` +
           (d.kinds ? `    filter: { kinds: [${d.kinds.join(", ")}] }\n` : "") +
           (d.attempts ? `    attempts: ${d.attempts}\n` : "") +
-          (d.baseDelay ? `    retry: { baseDelay: ${d.baseDelay}, maxDelay: 1h }\n` : ""),
+          (d.baseDelay ? `    retry: { baseDelay: ${d.baseDelay}, maxDelay: 1h }\n` : "") +
+          (d.merge ? `    merge: ${d.merge}\n` : ""),
       )
       .join("")}`,
   );
@@ -70,6 +73,7 @@ export async function startRelayUnderTest(redisUrl: string, destinations: TestDe
     env,
     prefix,
     worker,
+    ingressUrl: ingress.url,
     /** POSTs a body to /notice; resolves once the ingress stored it. */
     async send(body: string) {
       const answer = await sendCallback(`${ingress.url}/notice`, body);

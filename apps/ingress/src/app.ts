@@ -41,9 +41,10 @@ export type CallbackOutcome = IngestOutcome["outcome"] | "too_large" | "unreadab
 /**
  * Paths the platform may call. `/notice` is the message callback. The member-leave page is
  * published under `/room/joined` (a copy of the join page), a later copy says `leave-group`,
- * Juzibot says `/room/left`: all are accepted, and the body, not the path, says what it is.
+ * Juzibot says `/room/left`; the friend-accepted callback goes to `/friend/confirm`. All are
+ * accepted, and the body, not the path, says what it is: any callback on any of these paths.
  */
-export const CALLBACK_PATHS = ["/notice", "/room/joined", "/room/left", "/leave-group"] as const;
+export const CALLBACK_PATHS = ["/notice", "/room/joined", "/room/left", "/leave-group", "/friend/confirm"] as const;
 
 // How long a platform should wait before retrying a 503: Redis reconnects within a second.
 const RETRY_AFTER_SECONDS = "1";

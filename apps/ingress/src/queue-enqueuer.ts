@@ -50,6 +50,7 @@ export function createQueueEnqueuer(
   const optionsOf: Record<CallbackKind, JobsOptions> = {
     message: callbackJobOptions("message"),
     room_members: callbackJobOptions("room_members"),
+    friend_accepted: callbackJobOptions("friend_accepted"),
     unclassified: callbackJobOptions("unclassified"),
   };
   async function store(jobs: CallbackJobData[]): Promise<string[]> {

@@ -3,11 +3,20 @@ import type { RelayEvent } from "@yuju-relay/protocol";
 /**
  * The conversation an event belongs to, for ordered destinations: the chat for a message, the
  * room for a member change. A message without a chatId (the platform always sends one; a body
- * without it is tolerated) has no conversation and is delivered unordered.
+ * without it is tolerated) has no conversation and is delivered unordered, as is a friend
+ * acceptance. A burst's conversation is its chat.
  */
 export function conversationOf(event: RelayEvent): string | null {
-  if (event.type === "message.received") return event.data.chatId ?? event.data.room?.id ?? null;
-  return event.data.room.id;
+  switch (event.type) {
+    case "message.received":
+      return event.data.chatId ?? event.data.room?.id ?? null;
+    case "conversation.burst":
+      return event.data.chatId;
+    case "contact.friend_accepted":
+      return null;
+    default:
+      return event.data.room.id;
+  }
 }
 
 /**

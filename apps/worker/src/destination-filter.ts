@@ -34,6 +34,9 @@ function fieldsOf(event: RelayEvent): FilterFields {
       text: d.text,
     };
   }
+  if (event.type === "contact.friend_accepted") return { roomId: event.data.roomWxid };
+  // A burst is made from events a filter already took: it is never filtered again.
+  if (event.type === "conversation.burst") return { chatId: event.data.chatId, roomId: event.data.roomId };
   const d = event.data;
   return { chatId: d.room.chatId, roomId: d.room.id, botId: d.bot.wxid };
 }

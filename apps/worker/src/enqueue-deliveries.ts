@@ -7,6 +7,8 @@ import type { OrderedDestination } from "./ordered-delivery.ts";
 export interface FanOutSource {
   callbackJobId: string;
   receivedAt: string;
+  /** A burst's place in its chat's line (DeliveryJobData.burstSeq). */
+  burstSeq?: number;
 }
 
 /** One delivery handed to its destination's queue, and what the inline attempt before it (if any) left. */

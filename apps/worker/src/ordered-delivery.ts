@@ -19,8 +19,8 @@ type DeliveryJob = ReturnType<typeof deliveryJob>;
 export function placeInLine(destination: Destination, data: DeliveryJobData) {
   if (!destination.ordering) return null;
   const conversation = conversationOf(data.event);
-  const seq = acceptanceSeq(data.callbackJobId);
-  return conversation === null || seq === null ? null : { conversation, seq };
+  const seq = data.burstSeq ?? acceptanceSeq(data.callbackJobId);
+  return conversation === null || seq === null ? null : { conversation, seq, burst: data.burstSeq !== undefined };
 }
 
 /**
@@ -96,8 +96,9 @@ export class OrderedDestination {
       if (!place) return deliver(job);
       const { conversation, seq } = place;
       // The barrier first: until older callbacks have fanned out, an older event of this
-      // conversation may still be on its way to the head of the line.
-      if (!(await this.watermark.passed(seq, ORDERED_DELIVERY.fanOutWaitMs))) {
+      // conversation may still be on its way to the head of the line. A burst is numbered in its
+      // chat when it closes, after its messages' fan-out: no barrier to wait for.
+      if (!place.burst && !(await this.watermark.passed(seq, ORDERED_DELIVERY.fanOutWaitMs))) {
         await job.moveToDelayed(Date.now() + ORDERED_DELIVERY.fanOutRecheckMs, token);
         throw new DelayedError();
       }

@@ -104,7 +104,11 @@ describe("pipeline: every fixture and the seeds, end to end", () => {
   it("delivers each fixture as its event, signed, without the token", async () => {
     const fixtures = loadFixtures();
     for (const fixture of fixtures) {
-      const path = fixture.name.startsWith("msg_") ? "/notice" : "/room/joined";
+      const path = fixture.name.startsWith("msg_")
+        ? "/notice"
+        : fixture.name.startsWith("friend_")
+          ? "/friend/confirm"
+          : "/room/joined";
       const answer = await sendCallback(`${pipeline.ingress.url}${path}`, fixture.raw);
       expect(answer, fixture.name).toMatchObject({ status: 200, body: {} });
     }
@@ -112,21 +116,22 @@ describe("pipeline: every fixture and the seeds, end to end", () => {
     const events = verified(receiver);
     for (const fixture of fixtures) {
       const data = fixture.body.data as Record<string, unknown> | undefined;
-      const event = data
-        ? events.find((e) => e.id === `msg_${String(data.messageId)}`)
-        : events.find(
-            (e) =>
-              "members" in e.data &&
-              e.data.members[0]?.id ===
-                ((fixture.body.leftMember ?? fixture.body.joinedMember) as Array<{ imContactId: string }>)[0]
-                  ?.imContactId,
-          );
+      const friend = fixture.name.startsWith("friend_");
+      const members = (fixture.body.leftMember ?? fixture.body.joinedMember ?? fixture.body.joinedMembers) as
+        Array<{ imContactId: string }> | undefined;
+      const event = friend
+        ? events.find((e) => "fields" in e.data && e.data.wxid === data?.wxid)
+        : data
+          ? events.find((e) => e.id === `msg_${String(data.messageId)}`)
+          : events.find((e) => "members" in e.data && e.data.members[0]?.id === members?.[0]?.imContactId);
       expect(event, fixture.name).toBeDefined();
-      const expectedType = data
-        ? "message.received"
-        : fixture.name.startsWith("leave")
-          ? "room.members_left"
-          : "room.members_joined";
+      const expectedType = friend
+        ? "contact.friend_accepted"
+        : data
+          ? "message.received"
+          : fixture.name.startsWith("leave")
+            ? "room.members_left"
+            : "room.members_joined";
       expect(event?.type, fixture.name).toBe(expectedType);
     }
     expect(receiver.deliveries.some((d) => d.raw.includes(TOKEN))).toBe(false);

@@ -13,6 +13,7 @@ import {
   type SendEchoes,
 } from "@yuju-relay/queue";
 import { UnrecoverableError, type Job } from "bullmq";
+import { mergesAt, type AddToBursts } from "./burst-merge.ts";
 import { whyNotWanted } from "./destination-filter.ts";
 import { eventSubject } from "./event-subject.ts";
 import type { FanOut } from "./fan-out.ts";
@@ -31,6 +32,8 @@ export function createCallbackProcessor(deps: {
   destinations: readonly Destination[];
   handlers: EventHandlers;
   fanOut: FanOut;
+  /** Adds a message to its bursts at destinations with `merge`. */
+  addToBursts?: AddToBursts;
   /** Null when de-duplication is off (DEDUP_WINDOW=0). */
   claims: EventClaims | null;
   redis: RedisClient;
@@ -39,7 +42,7 @@ export function createCallbackProcessor(deps: {
   /** The send path's lookups: the chat's account, and `relaySendId` on the relay's own sends' callbacks. */
   sendEchoes?: SendEchoes;
 }) {
-  const { destinations, handlers, fanOut, claims, redis, prefix, logger } = deps;
+  const { destinations, handlers, fanOut, addToBursts, claims, redis, prefix, logger } = deps;
   const byName = new Map(destinations.map((d) => [d.name, d]));
   const enabled = destinations.filter((d) => d.enabled);
   const noDestinationReason = destinations.length === 0 ? "no destination is configured" : "no destination wants it";
@@ -52,7 +55,6 @@ export function createCallbackProcessor(deps: {
     }
     const { event } = normalized;
     // The chat's hosted account (for sends without botWxid), and `relaySendId` on the relay's own sends.
-    if (event.type === "message.received") await deps.sendEchoes?.observe(event);
     if (event.type === "message.received") await deps.sendEchoes?.observe(event);
     const jobId = job.id ?? "";
     const claim = claims ? await claims.claim(event.id, jobId) : null;
@@ -94,7 +96,14 @@ export function createCallbackProcessor(deps: {
       if (why === null) wanted.push(d);
       else filtered.push({ name: d.name, reason: why });
     }
-    const dispatched = await fanOut({ event, wanted, filtered, source, summary, previous });
+    // ---- Bursts: a destination with `merge` takes a message into its chat's burst instead of
+    // delivering it (burst-*.ts); the burst goes out through its queue when it closes.
+    const merging = addToBursts ? wanted.filter((d) => mergesAt(d, event)) : [];
+    const direct = merging.length === 0 ? wanted : wanted.filter((d) => !merging.includes(d));
+    const [dispatched] = await Promise.all([
+      fanOut({ event, wanted: direct, filtered, source, summary, previous }),
+      merging.length > 0 && event.type === "message.received" ? addToBursts!(event, merging, source) : undefined,
+    ]);
     if (wanted.length === 0) {
       if (destinations.length === 0 && logger.isLevelEnabled("info")) logEvent(logger, jobId, event);
       return { outcome: "unmatched", eventId: event.id, type: event.type, reason: noDestinationReason };
@@ -106,6 +115,7 @@ export function createCallbackProcessor(deps: {
       destinations: wanted.map((d) => d.name),
       delivered: dispatched.delivered,
       queued: dispatched.queued,
+      ...(merging.length > 0 ? { merged: merging.map((d) => d.name) } : {}),
     };
   };
 }

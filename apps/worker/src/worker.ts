@@ -9,6 +9,7 @@ import {
   createDeliveryQueue,
   createWorkerConnection,
   deliveryBackoff,
+  BurstBuffer,
   EventClaims,
   EventRecorder,
   FanOutWatermark,
@@ -28,6 +29,8 @@ import { DestinationGates } from "./destination-gates.ts";
 import { DestinationHealth, INLINE_BREAKER } from "./destination-health.ts";
 import { createDeliveryEnqueuer } from "./enqueue-deliveries.ts";
 import { createFanOut } from "./fan-out.ts";
+import { startBurstCloser } from "./burst-close.ts";
+import { createBurstAdder } from "./burst-merge.ts";
 import { loadHandlersModule } from "./handlers-module.ts";
 import { OrderedDestination } from "./ordered-delivery.ts";
 import { createCallbackProcessor } from "./process-callback.ts";
@@ -146,11 +149,26 @@ export async function startWorker(
     );
     backoffs.set(d.name, deliveryBackoff(d));
   }
+  const enqueue = createDeliveryEnqueuer(deliveryQueues, ordered);
+  // Destinations with `merge`: each chat's burst buffer, and the closer that hands bursts over.
+  const burstBuffers = new Map<string, BurstBuffer>();
+  for (const d of enabled) {
+    if (d.merge) burstBuffers.set(d.name, new BurstBuffer(connection, config.QUEUE_PREFIX, d.name, d.merge));
+  }
+  const burstCloser = startBurstCloser({
+    redis: connection,
+    prefix: config.QUEUE_PREFIX,
+    buffers: burstBuffers,
+    destinations: enabled,
+    enqueue,
+    keepIndexMs: config.KEEP_COMPLETED_AGE,
+    logger,
+  });
   const fanOut = createFanOut({
     delivers,
     healths,
     gates,
-    enqueue: createDeliveryEnqueuer(deliveryQueues, ordered),
+    enqueue,
     recorder,
     metrics,
     logger,
@@ -171,6 +189,7 @@ export async function startWorker(
       prefix: config.QUEUE_PREFIX,
       logger,
       sendEchoes: new SendEchoes(connection, config.QUEUE_PREFIX),
+      addToBursts: burstBuffers.size > 0 ? createBurstAdder(burstBuffers, burstCloser.closeNow) : undefined,
     }),
     queue: callbackQueue,
     common,
@@ -230,6 +249,7 @@ export async function startWorker(
         enabled: d.enabled,
         rateLimit: d.rateLimit,
         ordering: d.ordering ? `per-conversation, onFailure ${d.ordering.onFailure}` : "none",
+        merge: d.merge ?? "none",
       })),
       handlers: Object.keys(handlers),
       deduplication: claims ? `${config.DEDUP_WINDOW}ms` : "off",
@@ -254,10 +274,17 @@ export async function startWorker(
       const timedOut = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), config.WORKER_CLOSE_TIMEOUT);
       });
-      const closed = Promise.all(workers.map((w) => w.close())).then(() => "closed" as const);
+      // The callbacks first (no new message joins a burst), then the closer (no burst is left
+      // half handed over: what is taken is in the queue, or stays in Redis for another worker).
+      const closed = callbacks
+        .close()
+        .then(() => burstCloser.stop())
+        .then(() => Promise.all(workers.map((w) => w.close())))
+        .then(() => "closed" as const);
       const outcome = await Promise.race([closed, timedOut]);
       clearTimeout(timer);
       if (outcome === "timeout") {
+        burstCloser.stop().catch(() => {});
         logger.warn("active jobs did not finish within WORKER_CLOSE_TIMEOUT: leaving them to be picked up again");
         await Promise.race([Promise.all(workers.map((w) => w.close(true))), new Promise((r) => setTimeout(r, 2_000))]);
       }

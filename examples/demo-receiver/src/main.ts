@@ -28,6 +28,10 @@ function summary(delivery: WebhookEnvelope): string {
     const where = data.isGroup ? "group" : "private";
     return `${data.kind} ${where} from ${data.contact.name ?? "?"} ${text}`.trim();
   }
+  if (delivery.type === "conversation.burst" && "messages" in delivery.data) {
+    return `burst of ${delivery.data.messages.length} in ${delivery.data.chatId} (closed by ${delivery.data.closedBy})`;
+  }
+  if (!("members" in delivery.data)) return delivery.type;
   const { members, room } = delivery.data;
   return `${members.map((m) => m.name ?? m.id).join(", ")} in ${room.topic ?? "?"}`;
 }

@@ -20,6 +20,8 @@ export {
   type Destination,
   type DestinationDefaults,
   type DestinationFilter,
+  type DestinationMerge,
+  MERGE_DEFAULTS,
   type DestinationOrdering,
   type OrderedFailurePolicy,
 } from "./relay-config-schema.ts";

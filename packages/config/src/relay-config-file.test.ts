@@ -37,6 +37,11 @@ describe("RELAY_CONFIG", () => {
     expect(destinations.map((d) => d.name)).toEqual(["crm", "tickets", "archive", "assistant"]);
     const [crm, tickets, archive, assistant] = destinations;
     expect(assistant?.filter).toEqual({ origin: ["contact"] });
+    expect(assistant).toMatchObject({
+      events: ["message.received"],
+      merge: { quietMs: 2_000, maxWaitMs: 10_000, maxMessages: 20 },
+      ordering: { by: "conversation", onFailure: "skip" },
+    });
     expect(problems(one("    filter:\n      origin: [customer]\n"))).toEqual([
       'destinations[0].filter.origin[0]: unknown origin "customer" (one of contact, hosted_account, api, automation, unknown)',
     ]);
@@ -53,6 +58,31 @@ describe("RELAY_CONFIG", () => {
     expect(tickets?.filter?.textMatches?.test("I want a REFUND")).toBe(true);
     expect(tickets?.retry).toEqual({ baseDelayMs: 5_000, maxDelayMs: 120_000 });
     expect(archive).toMatchObject({ events: null, filter: null, attempts: 40, timeoutMs: 20_000 });
+  });
+
+  it("merge: durations as written elsewhere, defaults for what is left out, its problems by path", () => {
+    const [d] = parseRelayConfig(one("    merge: { quiet: 1500ms }\n"), options);
+    expect(d?.merge).toEqual({ quietMs: 1_500, maxWaitMs: 10_000, maxMessages: 20 });
+    expect(parseRelayConfig(one(""), options)[0]?.merge).toBeNull();
+    expect(problems(one("    merge: { quiet: soon, maxMessages: 0, every: 2s }\n"))).toEqual(
+      expect.arrayContaining([
+        "destinations[0].merge.quiet: must be a duration such as 500ms, 30s, 15m, 24h or 7d",
+        expect.stringMatching(/^destinations\[0\]\.merge\.maxMessages: /),
+        expect.stringMatching(/^destinations\[0\]\.merge: .*every/),
+      ]),
+    );
+    expect(problems(one("    merge: { quiet: 20s, maxWait: 10s }\n"))).toContain(
+      "destinations[0].merge: quiet must not be longer than maxWait",
+    );
+    expect(problems(one("    events: [room.members_left]\n    merge: {}\n"))).toContain(
+      "destinations[0].merge: merges message.received events: list it in events",
+    );
+    expect(parseRelayConfig(one("    events: [contact.friend_accepted]\n"), options)[0]?.events).toEqual([
+      "contact.friend_accepted",
+    ]);
+    expect(problems(one("    events: [conversation.burst]\n"))).toContain(
+      'destinations[0].events[0]: unknown event type "conversation.burst"',
+    );
   });
 
   it("names the path of every problem", () => {

@@ -63,12 +63,27 @@ export interface Destination {
   enabled: boolean;
   /** `ordering: per-conversation`: one event of a conversation at a time, in acceptance order. Null: any order. */
   ordering?: DestinationOrdering | null;
+  /** `merge`: the messages of one chat that come in a burst reach it as one `conversation.burst`. Null: one by one. */
+  merge?: DestinationMerge | null;
 }
 
 export interface PreviousSecret {
   secret: string;
   until: Date;
 }
+
+/**
+ * A burst closes at whichever comes first: `quietMs` without another message in the chat,
+ * `maxWaitMs` since its first message, or `maxMessages` messages.
+ */
+export interface DestinationMerge {
+  quietMs: number;
+  maxWaitMs: number;
+  maxMessages: number;
+}
+
+/** What `merge` keys that are left out default to. */
+export const MERGE_DEFAULTS = { quietMs: 2_000, maxWaitMs: 10_000, maxMessages: 20 } as const;
 
 /**
  * What happens to a conversation when one of its deliveries fails for good:
@@ -289,6 +304,13 @@ export function relayConfigSchema(options: SchemaOptions) {
       enabled: z.boolean({ error: "must be true or false" }).default(true),
       ordering: z.enum(["per-conversation", "none"], { error: 'must be "per-conversation" or "none"' }).default("none"),
       onFailure: z.enum(["skip", "block"], { error: 'must be "skip" or "block"' }).optional(),
+      merge: z
+        .strictObject({
+          quiet: duration(50, 3_600_000).optional(),
+          maxWait: duration(50, 86_400_000).optional(),
+          maxMessages: z.int({ error: "must be a whole number" }).min(1).max(1_000).optional(),
+        })
+        .optional(),
     })
     .transform((d, ctx): Destination => {
       if (options.resolveSecrets) {
@@ -311,6 +333,20 @@ export function relayConfigSchema(options: SchemaOptions) {
         // Silently ignoring it would let a reader believe the destination is ordered.
         ctx.addIssue({ code: "custom", path: ["onFailure"], message: "applies only with ordering: per-conversation" });
       }
+      const merge = d.merge
+        ? {
+            quietMs: d.merge.quiet ?? MERGE_DEFAULTS.quietMs,
+            maxWaitMs: d.merge.maxWait ?? MERGE_DEFAULTS.maxWaitMs,
+            maxMessages: d.merge.maxMessages ?? MERGE_DEFAULTS.maxMessages,
+          }
+        : null;
+      if (merge && merge.quietMs > merge.maxWaitMs) {
+        ctx.addIssue({ code: "custom", path: ["merge"], message: "quiet must not be longer than maxWait" });
+      }
+      if (merge && d.events && !d.events.includes("message.received")) {
+        // Only messages make bursts: a merge that can never take one is a mistake.
+        ctx.addIssue({ code: "custom", path: ["merge"], message: "merges message.received events: list it in events" });
+      }
       return {
         name: d.name,
         url: d.url,
@@ -325,6 +361,7 @@ export function relayConfigSchema(options: SchemaOptions) {
         rateLimit: d.rateLimit ?? null,
         enabled: d.enabled,
         ordering: d.ordering === "per-conversation" ? { by: "conversation", onFailure: d.onFailure ?? "skip" } : null,
+        merge,
       };
     });
   return z

@@ -31,7 +31,7 @@ export interface EventJobs {
  * begin with `msg_`, so that one is tried both ways.
  */
 export function candidateEventIds(query: string): string[] {
-  if (query.startsWith("room_")) return [query];
+  if (/^(room|friend|burst)_/.test(query)) return [query];
   if (query.startsWith("msg_")) return [query, messageEventId(query)];
   return [messageEventId(query)];
 }
@@ -64,6 +64,14 @@ export async function findEventJobs(
   if (scanned) {
     const eventId = callbackEventId(scanned.data)!;
     return { eventId, callback: scanned, deliveries: new Map(), removedCallbackJobId: null, record: null };
+  }
+  // A callback job id (what `relay failed` lists): the only name of a body of no known kind.
+  if (/^\d{1,15}$/.test(query)) {
+    const job = (await relay.callbacks.getJob(query)) ?? null;
+    if (job) {
+      const eventId = callbackEventId(job.data) ?? `(callback job ${query}: no event id)`;
+      return { eventId, callback: job, deliveries: new Map(), removedCallbackJobId: null, record: null };
+    }
   }
   return removed ? { removed } : null;
 }

@@ -1,5 +1,7 @@
 import { toEnvelope, type RelayEvent, type WebhookEnvelope } from "@yuju-relay/protocol";
 import {
+  burstOfMessageKey,
+  deliveryJobId,
   readEventRecord,
   type DeliveryAttempt,
   type DestinationState,
@@ -226,9 +228,17 @@ async function deliveryReports(
   if (legacy && (callback === null || callback.outcome === "queued" || callback.outcome === "handled")) {
     for (const name of sources.deliveries.keys()) names.add(name);
   }
+  // Destinations with `merge` took the message into its chat's burst: their delivery is the burst's.
+  for (const name of callback?.mergedAt ?? []) names.add(name);
+  const carriedBy = callback?.mergedAt?.length
+    ? await sources.redis.hgetall(burstOfMessageKey(sources.prefix, jobs.eventId))
+    : {};
   const reports: DeliveryReport[] = [];
   for (const name of names) {
-    const job = jobs.deliveries.get(name);
+    const burstId = callback?.mergedAt?.includes(name) ? (carriedBy[name] ?? null) : null;
+    const queue = sources.deliveries.get(name);
+    const burstJob = burstId && queue ? ((await queue.getJob(deliveryJobId(burstId))) ?? undefined) : undefined;
+    const job = jobs.deliveries.get(name) ?? burstJob;
     const attempts = (record?.attempts ?? []).filter((a) => a.destination === name);
     const view = job ? await deliveryView(name, job, attempts) : null;
     if (view?.jobId) view.log = await lastLogLines(sources.deliveries.get(name)!, view.jobId);
@@ -244,6 +254,13 @@ async function deliveryReports(
       const why = whyNoDelivery(name, callback);
       state = why.state;
       reason = why.reason;
+    }
+    if (callback?.mergedAt?.includes(name)) {
+      if (burstId) reason = `carried by burst ${burstId}${burstJob ? "" : " (its job removed by retention)"}`;
+      else if (!view) {
+        state = "waiting";
+        reason = "waiting in its chat's open burst (merge)";
+      }
     }
     const last = attempts.at(-1);
     const delivered = attempts.findLast((a) => a.outcome === "delivered");

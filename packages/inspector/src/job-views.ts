@@ -45,8 +45,10 @@ function iso(ms: number | undefined | null): string | null {
 export interface CallbackView {
   jobId: string;
   state: ShownState;
-  /** The callback's kind (the job name): message, room_members or unclassified. */
+  /** The callback's kind (the job name): message, room_members, friend_accepted or unclassified. */
   kind: string;
+  /** The method and path the platform called: how a callback of no known kind is told apart. */
+  route: string | null;
   receivedAt: string | null;
   attempts: number;
   maxAttempts: number;
@@ -65,6 +67,8 @@ export interface CallbackView {
   finishedAt: string | null;
   /** Of those, the ones it delivered inline itself. */
   deliveredInline: string[] | null;
+  /** Of those, the ones (with `merge`) where the message went into its chat's burst instead. */
+  mergedAt: string[] | null;
   /** The job's last log lines: each `relay replay` writes one. */
   log: string[];
 }
@@ -76,6 +80,7 @@ export async function callbackView(job: Job<CallbackJobData>): Promise<CallbackV
     jobId: job.id ?? "",
     state: await shownState(job),
     kind: job.data.kind,
+    route: job.data.route ? `${job.data.method ?? "POST"} ${job.data.route}` : null,
     receivedAt: job.data.receivedAt ?? iso(job.timestamp),
     attempts: job.attemptsMade,
     maxAttempts: job.opts.attempts ?? 1,
@@ -83,6 +88,7 @@ export async function callbackView(job: Job<CallbackJobData>): Promise<CallbackV
     outcome: result?.outcome ?? null,
     queuedFor: fannedOut?.destinations ?? (result ? [] : null),
     deliveredInline: fannedOut?.delivered ?? null,
+    mergedAt: result?.outcome === "queued" ? (result.merged ?? null) : null,
     outcomeReason: result?.outcome === "unmatched" ? result.reason : null,
     firstJobId: result?.outcome === "duplicate" ? result.firstJobId : null,
     queuedAt: iso(job.timestamp),

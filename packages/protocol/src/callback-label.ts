@@ -15,7 +15,8 @@ const leftKeys = ["leftMember", "leftMembers"];
 
 /**
  * What one callback is about, in a few words, for a person scanning a list of jobs: the message id
- * (`m-1`), or a member change's direction and room (`left 10696052718820451`). Null when the body
+ * (`m-1`), a member change's direction and room (`left 10696052718820451`), a friend
+ * acceptance's wxid (`friend wmXyz`). Null when the body
  * does not say. Never the token or message contents; never throws (it names every job the ingress
  * stores, whatever the body).
  */
@@ -24,6 +25,7 @@ export function callbackLabel(kind: CallbackKind, body: unknown): string | null 
     if (kind === "unclassified") return null;
     const subject = callbackSubject(kind, body);
     if ("messageId" in subject) return readable(subject.messageId);
+    if ("wxid" in subject) return `friend ${readable(subject.wxid) ?? "(no wxid)"}`;
     const left = typeof body === "object" && body !== null && leftKeys.some((key) => Object.hasOwn(body, key));
     return `${left ? "left" : "joined"} ${readable(subject.roomId) ?? "(no room id)"}`;
   } catch {

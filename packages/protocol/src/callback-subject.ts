@@ -2,9 +2,14 @@ import { normalizeCallback, type CallbackKind } from "./callback.ts";
 import { messageEventId } from "./event-ids.ts";
 import { idOf } from "./wire-values.ts";
 
-/** What a log line about a callback's job names: its event id and its messageId (room id for room events). */
+/**
+ * What a log line about a callback's job names: its event id and its messageId (room id for room
+ * events, the friend's wxid for a friend acceptance).
+ */
 export type CallbackSubject =
-  { eventId: string | null; messageId: string | null } | { eventId: string | null; roomId: string | null };
+  | { eventId: string | null; messageId: string | null }
+  | { eventId: string | null; roomId: string | null }
+  | { eventId: string | null; wxid: string | null };
 
 const field = (holder: unknown, key: string): unknown =>
   typeof holder === "object" && holder !== null && Object.hasOwn(holder, key)
@@ -35,8 +40,17 @@ function subjectOf(kind: CallbackKind | undefined, body: unknown): CallbackSubje
     const messageId = idField(field(body, "data"), "messageId");
     return { eventId: messageId === null ? null : messageEventId(messageId), messageId };
   }
+  if (kind === "friend_accepted") {
+    const normalized = normalizeCallback(kind, body);
+    const data = field(body, "data");
+    const wxid = idField(data, "wxid") ?? idField(data, "fromwxid") ?? idField(data, "contactSenderWxid");
+    return { eventId: normalized.ok ? normalized.event.id : null, wxid };
+  }
   const normalized = kind === "room_members" ? normalizeCallback(kind, body) : null;
-  if (normalized?.ok && normalized.event.type !== "message.received") {
+  if (
+    normalized?.ok &&
+    (normalized.event.type === "room.members_left" || normalized.event.type === "room.members_joined")
+  ) {
     return { eventId: normalized.event.id, roomId: normalized.event.data.room.id };
   }
   return { eventId: null, roomId: idField(body, "imRoomId") ?? idField(body, "chatId") };

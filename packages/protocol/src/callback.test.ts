@@ -161,7 +161,7 @@ describe("room member callbacks", () => {
 
   it("falls back to chatId when imRoomId is absent", () => {
     const event = ok({ chatId: "c1", leftMember: [member("a")] });
-    expect(event.data.room?.id).toBe("c1");
+    expect(event.type === "room.members_left" && event.data.room.id).toBe("c1");
   });
 
   it.each([

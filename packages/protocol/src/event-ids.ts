@@ -30,3 +30,22 @@ export function roomEventId(
   const digest = sha256(JSON.stringify([direction, roomId, [...memberIds].sort(), timestamp])).slice(0, 32);
   return `room_${direction}_${digest}`;
 }
+
+/**
+ * A friend acceptance carries no id of its own either: its ids and timestamp identify it, as for
+ * room events. Without a timestamp, the same two people accepting again within DEDUP_WINDOW is
+ * taken for a redelivery.
+ */
+export function friendEventId(ids: Array<string | null>, timestamp: string | number | null): string {
+  return `friend_${sha256(JSON.stringify(["friend", ids, timestamp])).slice(0, 32)}`;
+}
+
+/**
+ * A burst's id: from its destination and its first and last message's event ids, so a close run
+ * again (a worker died) makes the same id, the `webhook-id` of every attempt. The destination is in
+ * it because two destinations with different filters make different bursts of the same messages.
+ * Header-safe.
+ */
+export function burstEventId(destination: string, firstEventId: string, lastEventId: string): string {
+  return `burst_${sha256(JSON.stringify([destination, firstEventId, lastEventId])).slice(0, 32)}`;
+}

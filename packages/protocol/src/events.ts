@@ -73,6 +73,42 @@ export interface RoomMembersChanged {
   rawTimestamp: string | number | null;
 }
 
+/**
+ * A friend request accepted (好友通过事件回调). The platform names its ids without saying which side
+ * is which; they are passed on under the platform's own names, exactly as sent.
+ */
+export interface FriendAccepted {
+  /** The body's top-level `code`, as sent. */
+  code: string | null;
+  /** `fromwxid`. */
+  fromWxid: string | null;
+  wxid: string | null;
+  phoneNum: string | null;
+  /** The group the friend request came through, when it did. */
+  roomWxid: string | null;
+  contactSenderWxid: string | null;
+  occurredAt: string | null;
+  rawTimestamp: string | number | null;
+  /** The body's whole `data` as sent, without the token: its published description is truncated. */
+  fields: Record<string, unknown>;
+}
+
+/**
+ * What a destination with `merge` receives in place of the `message.received` events of one chat
+ * that came in a burst: their data, in order.
+ */
+export interface ConversationBurst {
+  chatId: string;
+  botWxid: string | null;
+  contactId: string | null;
+  roomId: string | null;
+  messages: MessageReceived[];
+  /** The first and last message's acceptance by the ingress (ISO 8601). */
+  firstAt: string;
+  lastAt: string;
+  closedBy: "quiet" | "maxWait" | "maxMessages";
+}
+
 interface EventOf<Type extends string, Data> {
   /** Stable across platform redeliveries and our retries: the de-duplication key and the `webhook-id`. */
   id: string;
@@ -84,12 +120,26 @@ export type MessageReceivedEvent = EventOf<"message.received", MessageReceived>;
 export type RoomMembersLeftEvent = EventOf<"room.members_left", RoomMembersChanged>;
 export type RoomMembersJoinedEvent = EventOf<"room.members_joined", RoomMembersChanged>;
 
-export type RelayEvent = MessageReceivedEvent | RoomMembersLeftEvent | RoomMembersJoinedEvent;
+export type ContactFriendAcceptedEvent = EventOf<"contact.friend_accepted", FriendAccepted>;
+/** Made by the relay from other events, never by a callback (see `merge` in the README). */
+export type ConversationBurstEvent = EventOf<"conversation.burst", ConversationBurst>;
+
+export type RelayEvent =
+  | MessageReceivedEvent
+  | RoomMembersLeftEvent
+  | RoomMembersJoinedEvent
+  | ContactFriendAcceptedEvent
+  | ConversationBurstEvent;
 export type RelayEventType = RelayEvent["type"];
 export type RelayEventOf<T extends RelayEventType> = Extract<RelayEvent, { type: T }>;
 
+/** The types a callback becomes: what a destination's `events` may list. */
 export const RELAY_EVENT_TYPES = [
   "message.received",
   "room.members_left",
   "room.members_joined",
+  "contact.friend_accepted",
 ] as const satisfies readonly RelayEventType[];
+
+/** An event a callback becomes (every type but the relay's own `conversation.burst`). */
+export type CallbackEvent = Exclude<RelayEvent, ConversationBurstEvent>;

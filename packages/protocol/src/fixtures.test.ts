@@ -14,7 +14,7 @@ describe("every fixture in packages/protocol/fixtures", () => {
   const fixtures = loadFixtures();
 
   it("exists: the repository holds its own copies", () => {
-    expect(fixtures.length).toBeGreaterThanOrEqual(29);
+    expect(fixtures.length).toBeGreaterThanOrEqual(32);
   });
 
   it.each(fixtures.map((f) => [f.name, f] as const))("%s normalizes, without the token", (name, fixture) => {
@@ -29,6 +29,8 @@ describe("every fixture in packages/protocol/fixtures", () => {
       expect(event.data.isGroup).toBe(data.roomId !== "");
       expect(event.data.sentAt).toBe(new Date(Number(data.timestamp)).toISOString());
       expect(event.data.payload).toEqual(data.payload);
+    } else if (name.startsWith("friend_")) {
+      expect(event.type).toBe("contact.friend_accepted");
     } else {
       expect(event.type).toBe(name.startsWith("leave_") ? "room.members_left" : "room.members_joined");
     }
@@ -124,6 +126,74 @@ describe("fixture specifics", () => {
       name: "刘小雨｜语聚客服",
     });
     expect(self.data.members.some((m) => m.isSelf)).toBe(true);
+  });
+});
+
+describe("the friend-accepted callback (好友通过事件回调)", () => {
+  const byName = new Map(loadFixtures().map((f) => [f.name, f.body]));
+
+  it("is told from a message by its fields, with its ids intact and every unknown key kept, without the token", () => {
+    for (const name of ["friend_01_accepted", "friend_02_via_group_token_on_top_unknown_keys"]) {
+      const body = structuredClone(byName.get(name)!);
+      expect(classifyCallback(body)).toBe("friend_accepted");
+      removeCallbackToken(body);
+      expect(JSON.stringify(body)).not.toContain(TOKEN);
+    }
+    const plain = normalizeOk(structuredClone(byName.get("friend_01_accepted")));
+    if (plain.type !== "contact.friend_accepted") throw new Error(plain.type);
+    expect(plain.data).toMatchObject({
+      code: "0",
+      fromWxid: "1688857012345678",
+      wxid: "7881300123456789",
+      phoneNum: "13800138000",
+      roomWxid: null,
+      contactSenderWxid: "7881300123456789",
+      occurredAt: null,
+    });
+    expect(plain.id).toMatch(/^friend_[A-Za-z0-9_-]{32}$/);
+
+    const body = structuredClone(byName.get("friend_02_via_group_token_on_top_unknown_keys")!);
+    removeCallbackToken(body);
+    const viaGroup = normalizeOk(body);
+    if (viaGroup.type !== "contact.friend_accepted") throw new Error(viaGroup.type);
+    expect(viaGroup.data.roomWxid).toBe("10696052718820451");
+    expect(viaGroup.data.occurredAt).toBe("2025-03-18T01:32:05.000Z");
+    expect(viaGroup.data.fields).toMatchObject({ nickName: "王晓明", remark: "3月新品体验群加的", addScene: 3 });
+    expect(JSON.stringify(viaGroup)).not.toContain(TOKEN);
+  });
+
+  it("has a stable id: the same body again is the same event; another friend is another", () => {
+    const body = byName.get("friend_01_accepted")!;
+    expect(normalizeOk(structuredClone(body)).id).toBe(normalizeOk(structuredClone(body)).id);
+    const other = structuredClone(body) as { data: Record<string, unknown> };
+    other.data.wxid = "7881300999999999";
+    expect(normalizeOk(other).id).not.toBe(normalizeOk(structuredClone(body)).id);
+  });
+
+  it("a message stays a message, and a data of neither kind fails as a message", () => {
+    expect(classifyCallback({ data: { messageId: "m", chatId: "c", type: 7, wxid: "x" } })).toBe("message");
+    expect(classifyCallback({ data: { something: 1 } })).toBe("message");
+    const outcome = normalizeCallback("friend_accepted", { data: { fromwxid: "", wxid: null } });
+    expect(outcome).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^invalid friend-accepted callback: .*fromwxid, wxid or contactSenderWxid/),
+    });
+  });
+});
+
+describe("the member-join callback (入群事件回调): singular and plural", () => {
+  const byName = new Map(loadFixtures().map((f) => [f.name, f.body]));
+
+  it("joinedMember and joinedMembers both make room.members_joined", () => {
+    const one = normalizeOk(structuredClone(byName.get("assumed/join_01_ASSUMED_single_member")));
+    const two = normalizeOk(structuredClone(byName.get("assumed/join_02_ASSUMED_plural_members")));
+    if (one.type !== "room.members_joined" || two.type !== "room.members_joined") throw new Error("kind");
+    expect(one.data.members.map((m) => m.id)).toEqual(["7881300123456789"]);
+    expect(two.data.members.map((m) => [m.id, m.name])).toEqual([
+      ["7881300222211110", "陈静"],
+      ["7881300333322221", "周磊"],
+    ]);
+    expect(one.id).toMatch(/^room_joined_/);
   });
 });
 

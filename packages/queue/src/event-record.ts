@@ -120,20 +120,44 @@ export function eventSummary(event: RelayEvent, receivedAt: string, callbackJobI
       excerpt: typeof d.text === "string" ? [...d.text].slice(0, EXCERPT_CHARS).join("") : null,
     };
   }
-  const d = event.data;
-  return {
-    id: event.id,
-    type: event.type,
-    kind: null,
-    receivedAt,
-    callbackJobId,
-    messageId: null,
-    chatId: d.room.chatId,
-    contactId: null,
-    roomId: d.room.id,
-    botWxid: d.bot.wxid,
-    excerpt: null,
-  };
+  const common = { id: event.id, type: event.type, kind: null, receivedAt, callbackJobId, messageId: null };
+  switch (event.type) {
+    case "conversation.burst": {
+      const d = event.data;
+      const text = d.messages.flatMap((m) => (typeof m.text === "string" ? [m.text] : [])).join(" / ");
+      return {
+        ...common,
+        chatId: d.chatId,
+        contactId: d.contactId,
+        roomId: d.roomId,
+        botWxid: d.botWxid,
+        excerpt: text === "" ? null : [...text].slice(0, EXCERPT_CHARS).join(""),
+      };
+    }
+    case "contact.friend_accepted": {
+      // Which of the two wxids is the customer is not documented: `wxid` is listed, `fromwxid` if absent.
+      const d = event.data;
+      return {
+        ...common,
+        chatId: null,
+        contactId: d.wxid ?? d.fromWxid ?? d.contactSenderWxid,
+        roomId: d.roomWxid,
+        botWxid: null,
+        excerpt: null,
+      };
+    }
+    default: {
+      const d = event.data;
+      return {
+        ...common,
+        chatId: d.room.chatId,
+        contactId: null,
+        roomId: d.room.id,
+        botWxid: d.bot.wxid,
+        excerpt: null,
+      };
+    }
+  }
 }
 
 /** The index keys an event is listed under, the `all` index first. */

@@ -24,3 +24,11 @@ export * from "./send-record.ts";
 export { ACCOUNT_JITTER, SendPacing, type SendPacingConfig, type SendVerdict } from "./send-pacing.ts";
 export { CHAT_ACCOUNT_TTL_MS, SendEchoes } from "./send-echoes.ts";
 export { resumeHeldSends, sendQuotaHeldSince } from "./send-quota.ts";
+export {
+  BurstBuffer,
+  BURST_SEEN_FOR_MS,
+  burstOfMessageKey,
+  type BurstEntry,
+  type ClosedBurst,
+  type MergePolicy,
+} from "./burst-buffer.ts";

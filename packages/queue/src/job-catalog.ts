@@ -49,6 +49,7 @@ const CALLBACK_RETRY: RetryPolicy = { baseDelayMs: 1_000, maxDelayMs: 600_000 };
 export const CALLBACK_JOBS: Record<CallbackKind, { attempts: number }> = {
   message: { attempts: 15 },
   room_members: { attempts: 15 },
+  friend_accepted: { attempts: 15 },
   // Retrying cannot give a body a kind: it fails visibly at once, kept for a replay after a fix.
   unclassified: { attempts: 1 },
 };
@@ -101,6 +102,11 @@ export interface DeliveryJobData {
    * (which clears it).
    */
   failedInline?: string;
+  /**
+   * A `conversation.burst`'s place in its chat's line (ordered destinations), instead of its
+   * callback job's acceptance order: bursts of one chat are numbered as they close.
+   */
+  burstSeq?: number;
 }
 
 /** What a destination's configuration says about its jobs. */
@@ -139,7 +145,16 @@ export function deliveryAttemptNumber(job: Pick<Job<DeliveryJobData>, "attemptsM
  *   duplicate   a platform redelivery of an event another job already took
  */
 export type CallbackJobResult =
-  | { outcome: "queued"; eventId: string; type: string; destinations: string[]; delivered: string[]; queued: string[] }
+  | {
+      outcome: "queued";
+      eventId: string;
+      type: string;
+      destinations: string[];
+      delivered: string[];
+      queued: string[];
+      /** Those of `destinations` with `merge`, where the message went into its chat's burst instead. */
+      merged?: string[];
+    }
   | { outcome: "unmatched"; eventId: string; type: string; reason: string }
   | {
       outcome: "handled";
@@ -161,6 +176,16 @@ export interface DeliveryJobResult {
   /** The attempt that delivered, counting an inline attempt before the job. */
   attempt?: number;
 }
+
+/**
+ * Destinations with `merge` (burst-buffer.ts):
+ *   pollMs       how often each worker looks for bursts that are due: a burst leaves at most this
+ *                long after it closes (plus one round trip and the delivery worker's pick-up)
+ *   staleMs      a burst taken this long ago and still not in the destination's queue was taken by
+ *                a worker that died: another hands it over (the same job id: nothing twice)
+ *   pollLimit    most chats closed per poll and destination (the rest at the next poll)
+ */
+export const BURST_CLOSING = { pollMs: 50, staleMs: 5_000, pollLimit: 500 } as const;
 
 /**
  * Ordered destinations (`ordering: per-conversation`, see conversation-order.ts):

@@ -22,7 +22,10 @@ function describe(d: Destination): string {
   const rate = d.rateLimit ? `at most ${d.rateLimit}/s` : "no rate limit";
   const order = d.ordering ? `; ordered per conversation (onFailure: ${d.ordering.onFailure})` : "";
   const signing = d.signing === "ed25519" ? "; signed ed25519 (v1a)" : "";
-  return `  ${d.name}${d.enabled ? "" : " (disabled)"} -> ${where}: ${events}; ${filter}; ${d.attempts} attempts, timeout ${d.timeoutMs}ms, ${rate}${order}${signing}`;
+  const merge = d.merge
+    ? `; merges bursts (quiet ${d.merge.quietMs}ms, maxWait ${d.merge.maxWaitMs}ms, maxMessages ${d.merge.maxMessages}) into conversation.burst`
+    : "";
+  return `  ${d.name}${d.enabled ? "" : " (disabled)"} -> ${where}: ${events}; ${filter}; ${d.attempts} attempts, timeout ${d.timeoutMs}ms, ${rate}${order}${signing}${merge}`;
 }
 
 /** An overlap is meant to last hours or days (Svix and Outpost default to 24 h): past this, a forgotten old key. */

@@ -9,7 +9,10 @@ import { runWithRelay } from "../run-with-relay.ts";
 export function eventCommand(ctx: CommandContext): Command {
   return new Command("event")
     .description("show an event's callback job and, for each destination, its delivery (state, attempts, answer)")
-    .argument("<id>", "a messageId, or an event id as sent in webhook-id (msg_…, room_left_…, room_joined_…)")
+    .argument(
+      "<id>",
+      "a messageId, an event id as sent in webhook-id (msg_…, room_left_…, room_joined_…, friend_…, burst_…), or a callback job id",
+    )
     .option("--json", "print the same as JSON, for scripts")
     .addHelpText("after", "\nExit codes: 0 found, 1 unknown or past retention, 69 Redis away, 78 bad configuration.")
     .action((id: string, options: { json?: boolean }) =>
