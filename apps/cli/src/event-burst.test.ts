@@ -38,14 +38,16 @@ describe("relay event and bursts (real Redis, the worker merging, the CLI as a c
       const { code, stdout } = await relay.relay("event", "m-b1");
       expect(code).toBe(0);
       expect(stdout).toMatch(
-        new RegExp(`│ assistant\\s+│ completed │ 1/15\\s+│ 200\\s+│ \\S+ │ ${burstId} │ carried by burst ${burstId}`),
+        new RegExp(
+          `│ assistant\\s+│ delivered │ 1/15\\s+│ 200\\s+│ \\S+ │ ${burstId}\\s+│ carried by burst ${burstId}`,
+        ),
       );
-      expect(stdout).toMatch(/│ archive\s+│ completed .*│ msg_m-b1\s+│/);
+      expect(stdout).toMatch(/│ archive\s+│ delivered .*│ msg_m-b1\s+│/);
     });
 
     const burst = await relay.relay("event", burstId);
     expect(burst.code).toBe(0);
     expect(burst.stdout).toMatch(new RegExp(`^event ${burstId} \\(conversation\\.burst\\)`, "m"));
-    expect(burst.stdout).toMatch(/│ assistant\s+│ completed/);
+    expect(burst.stdout).toMatch(/│ assistant\s+│ delivered/);
   });
 });

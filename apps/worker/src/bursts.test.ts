@@ -187,8 +187,17 @@ describe("bursts: a destination with merge, 3 worker processes, a recording rece
     const got = burstsOf(assistant, chat);
     expect(got.flatMap(idsIn)).toEqual(sent);
     for (const b of got) expect(b.data.messages.length).toBeLessThanOrEqual(MAX_MESSAGES);
-    // 12 s of messages with maxWait 5s: at least two bursts closed by maxWait; only the last by quiet.
-    expect(got.slice(0, -1).every((b) => b.data.closedBy === "maxWait")).toBe(true);
+    // 12 s of messages with maxWait 5s: the bursts before the last close by maxWait. One may close
+    // by quiet only where the sender (on a loaded machine) really paused for a quiet spell: the next
+    // message was accepted at least `quiet` after its last one.
+    got.slice(0, -1).forEach((b, i) => {
+      if (b.data.closedBy === "quiet") {
+        expect(Date.parse(got[i + 1]!.data.firstAt) - Date.parse(b.data.lastAt)).toBeGreaterThanOrEqual(QUIET_MS);
+      } else {
+        expect(b.data.closedBy).toBe("maxWait");
+      }
+    });
+    expect(got.some((b) => b.data.closedBy === "maxWait")).toBe(true);
     expect(got.length).toBeGreaterThanOrEqual(3);
     for (const b of got.slice(0, -1)) {
       expect(Date.parse(b.data.lastAt) - Date.parse(b.data.firstAt)).toBeLessThanOrEqual(MAX_WAIT_MS);

@@ -149,7 +149,13 @@ describe("ordered delivery with 4 worker processes, a flaky receiver, a worker k
             const body = JSON.stringify({
               data: { messageId: messageOf(c, m), chatId: chatOf(c), type: 7, payload: { text: `${c}/${m}` } },
             });
-            const answer = await sendCallback(`http://127.0.0.1:${port}/notice`, body);
+            // As the platform does: a 503 (Redis slower than ENQUEUE_TIMEOUT on a loaded machine)
+            // is sent again, and the next message waits for this one's 200.
+            let answer = await sendCallback(`http://127.0.0.1:${port}/notice`, body);
+            for (let retry = 0; answer.status === 503 && retry < 20; retry++) {
+              await new Promise((resolve) => setTimeout(resolve, 100));
+              answer = await sendCallback(`http://127.0.0.1:${port}/notice`, body);
+            }
             expect(answer.status).toBe(200);
           }
         }),
