@@ -270,8 +270,8 @@ try {
   };
   const queueNames = queues.queues.map((q) => q.name).sort();
   check(
-    JSON.stringify(queueNames) === JSON.stringify(["callbacks", "deliveries.burst-a", "deliveries.demo"]),
-    `dashboard lists each destination's queue from the mounted RELAY_CONFIG (${queueNames.join(", ")})`,
+    JSON.stringify(queueNames) === JSON.stringify(["callbacks", "deliveries.burst-a", "deliveries.demo", "sends"]),
+    `dashboard lists each destination's queue from the mounted RELAY_CONFIG, and the sends queue (${queueNames.join(", ")})`,
   );
   const badRun = await run(
     "docker",
