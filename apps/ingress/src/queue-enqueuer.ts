@@ -8,7 +8,7 @@ import {
 } from "@yuju-relay/queue";
 import type { CallbackKind } from "@yuju-relay/protocol";
 import type { JobsOptions, Queue } from "bullmq";
-import { UnstorableCallbackError, type EnqueueCallback } from "./ingest-callback.ts";
+import { UnstorableCallbackError, type EnqueueCallback } from "./store-outcome.ts";
 
 // One pipeline per turn of the event loop is the point. The cap hands a full batch to Redis at once,
 // so that Redis stores it while the ingress parses the rest of the turn's requests, and no burst
