@@ -1,3 +1,4 @@
+import { withDeadline } from "@yuju-relay/app-lifecycle";
 import {
   callbackJobName,
   callbackJobOptions,
@@ -61,16 +62,10 @@ export function createQueueEnqueuer(
     // duplicates, which the worker's event claims absorb. The same holds for a batch that fails
     // half-way in Redis (addBulk is a pipeline, not a transaction): all of its callbacks get 503.
     added.catch(() => {});
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`enqueue took longer than ${timeoutMs}ms`)), timeoutMs);
+    const created = await withDeadline(added, timeoutMs, () => {
+      throw new Error(`enqueue took longer than ${timeoutMs}ms`);
     });
-    try {
-      const created = await Promise.race([added, timeout]);
-      return created.map((job) => job.id ?? "");
-    } finally {
-      clearTimeout(timer);
-    }
+    return created.map((job) => job.id ?? "");
   }
   const addBatch = createTickBatcher(
     async (jobs: CallbackJobData[]): Promise<Array<string | Error>> => {
