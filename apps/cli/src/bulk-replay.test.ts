@@ -1,15 +1,15 @@
 import { deliveryQueueName } from "@yuju-relay/queue";
-import { eventually, startReceiver, type Receiver } from "@yuju-relay/testing";
+import { eventually, messageCallback, startReceiver, type Receiver } from "@yuju-relay/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { messageCallback, startRelayUnderTest } from "./relay-under-test.ts";
+import { startRelayStack, type RelayStack } from "../../../test-support/relay-stack.ts";
 
 const EVENTS = 1_000;
 
 describe("relay replay --failed: a thousand failed events delivered again (real Redis, a real receiver)", () => {
   let crm: Receiver;
-  let relay: Awaited<ReturnType<typeof startRelayUnderTest>>;
+  let relay: RelayStack;
   let redis: Redis;
   let queue: Queue;
 
@@ -17,12 +17,17 @@ describe("relay replay --failed: a thousand failed events delivered again (real 
     crm = await startReceiver();
     // 400 fails a delivery at once (no retry): a thousand failed events in seconds.
     crm.respondWith(...Array<number>(EVENTS).fill(400));
-    relay = await startRelayUnderTest(inject("redisUrl"), [{ name: "crm", receiver: crm }]);
+    relay = await startRelayStack({
+      redisUrl: inject("redisUrl"),
+      workers: "in-process",
+      requireToken: false,
+      destinations: [{ name: "crm", receiver: crm }],
+    });
     redis = new Redis(inject("redisUrl"));
     queue = new Queue(deliveryQueueName("crm"), { connection: redis, prefix: relay.prefix });
     const ids = Array.from({ length: EVENTS }, (_, i) => `bulk-${i}`);
     for (let i = 0; i < ids.length; i += 50) {
-      await Promise.all(ids.slice(i, i + 50).map((id) => relay.send(messageCallback(id))));
+      await Promise.all(ids.slice(i, i + 50).map((id) => relay.post(messageCallback(id))));
     }
     await eventually(async () => expect(await queue.getFailedCount()).toBe(EVENTS), { timeoutMs: 60_000 });
   }, 120_000);

@@ -1,21 +1,26 @@
-import { eventually, startReceiver, type Receiver } from "@yuju-relay/testing";
+import { eventually, messageCallback, startReceiver, type Receiver } from "@yuju-relay/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { messageCallback, startRelayUnderTest } from "./relay-under-test.ts";
+import { startRelayStack, type RelayStack } from "../../../test-support/relay-stack.ts";
 
 describe("relay event and bursts (real Redis, the worker merging, the CLI as a child process)", () => {
   let assistant: Receiver;
   let archive: Receiver;
-  let relay: Awaited<ReturnType<typeof startRelayUnderTest>>;
+  let relay: RelayStack;
 
   beforeAll(async () => {
     [assistant, archive] = await Promise.all([startReceiver(), startReceiver()]);
-    relay = await startRelayUnderTest(inject("redisUrl"), [
-      { name: "assistant", receiver: assistant, merge: "{ quiet: 300ms, maxWait: 5s, maxMessages: 2 }" },
-      { name: "archive", receiver: archive },
-    ]);
-    // Two messages of one chat (c-1): the burst closes at maxMessages.
-    await relay.send(messageCallback("m-b1"));
-    await relay.send(messageCallback("m-b2"));
+    relay = await startRelayStack({
+      redisUrl: inject("redisUrl"),
+      workers: "in-process",
+      requireToken: false,
+      destinations: [
+        { name: "assistant", receiver: assistant, yaml: "    merge: { quiet: 300ms, maxWait: 5s, maxMessages: 2 }" },
+        { name: "archive", receiver: archive },
+      ],
+    });
+    // Two messages of one chat (chat-1): the burst closes at maxMessages.
+    await relay.post(messageCallback("m-b1"));
+    await relay.post(messageCallback("m-b2"));
     await eventually(() => {
       expect(assistant.deliveries).toHaveLength(1);
       expect(archive.deliveries).toHaveLength(2);

@@ -1,12 +1,19 @@
-import { callbackIndexKey, deliveryQueueName, CALLBACK_QUEUE } from "@yuju-relay/queue";
-import { eventually, runCommand, sendCallback, startReceiver, type Receiver } from "@yuju-relay/testing";
+import { CALLBACK_QUEUE, callbackIndexKey, createCallbackQueue, deliveryQueueName } from "@yuju-relay/queue";
+import {
+  eventually,
+  messageCallback,
+  runCommand,
+  sendCallback,
+  startReceiver,
+  type Receiver,
+} from "@yuju-relay/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { messageCallback, SECRET, startRelayUnderTest } from "./relay-under-test.ts";
+import { secretFor, startRelayStack, type RelayStack } from "../../../test-support/relay-stack.ts";
 
-type Relay = Awaited<ReturnType<typeof startRelayUnderTest>>;
+type Relay = RelayStack;
 
 /** The one line a failing command writes. */
 function oneErrorLine(stderr: string): string {
@@ -52,16 +59,25 @@ describe("relay event, failed, stats, pause, resume, replay (real Redis, real re
     // (503) and waits ten minutes between attempts: its event stays "retrying".
     tickets.respondWith(400);
     archive.respondWith(...Array<number>(20).fill(503));
-    relay = await startRelayUnderTest(inject("redisUrl"), [
-      { name: "crm", receiver: crm, kinds: ["text"] },
-      { name: "tickets", receiver: tickets, kinds: ["image"] },
-      { name: "archive", receiver: archive, kinds: ["voice"], attempts: 5, baseDelay: "10m" },
-    ]);
+    relay = await startRelayStack({
+      redisUrl: inject("redisUrl"),
+      workers: "in-process",
+      requireToken: false,
+      destinations: [
+        { name: "crm", receiver: crm, yaml: "    filter: { kinds: [text] }" },
+        { name: "tickets", receiver: tickets, yaml: "    filter: { kinds: [image] }" },
+        {
+          name: "archive",
+          receiver: archive,
+          yaml: "    filter: { kinds: [voice] }\n    attempts: 5\n    retry: { baseDelay: 10m, maxDelay: 1h }",
+        },
+      ],
+    });
     redis = new Redis(inject("redisUrl"));
-    await relay.send(messageCallback("m-delivered", 7));
-    await relay.send(messageCallback("m-failed", 6));
-    await relay.send(messageCallback("m-retrying", 2));
-    await relay.send(JSON.stringify({ data: { messageId: "m-invalid", type: "seven" } }));
+    await relay.post(messageCallback("m-delivered", { type: 7 }));
+    await relay.post(messageCallback("m-failed", { type: 6 }));
+    await relay.post(messageCallback("m-retrying", { type: 2 }));
+    await relay.post(JSON.stringify({ data: { messageId: "m-invalid", type: "seven" } }));
     await eventually(() => {
       expect(crm.deliveries).toHaveLength(1);
       expect(tickets.deliveries).toHaveLength(1);
@@ -86,7 +102,7 @@ describe("relay event, failed, stats, pause, resume, replay (real Redis, real re
     expect(stdout).toMatch(/│ crm\s+│ delivered │ 1\s+│ 200\s+│ \d{4}-\S+Z │ msg_m-delivered │/);
     expect(stdout).toMatch(/│ tickets\s+│ filtered .*filter\.kinds: text not in \[image\]/);
     expect(stdout).toMatch(/^attempt crm #1 \(inline\): delivered, 200, \d+ ms/m);
-    expect(stdout).not.toContain(SECRET);
+    for (const name of ["crm", "tickets", "archive"]) expect(stdout).not.toContain(secretFor(name));
 
     const report = json<{
       eventId: string;
@@ -141,9 +157,9 @@ describe("relay event, failed, stats, pause, resume, replay (real Redis, real re
   });
 
   it("event: a callback of no known kind, by its callback job id, with its path and time", async () => {
-    const answer = await sendCallback(`${relay.ingressUrl}/friend/confirm`, JSON.stringify({ hello: "world" }));
+    const answer = await sendCallback(`${relay.ingress.url}/friend/confirm`, JSON.stringify({ hello: "world" }));
     expect(answer.status).toBe(200);
-    const callbacks = new Queue(CALLBACK_QUEUE, { connection: redis, prefix: relay.prefix });
+    const callbacks = createCallbackQueue(redis, relay.prefix);
     const failed = await eventually(async () => {
       const job = (await callbacks.getFailed()).find((j) => j.data.route === "/friend/confirm");
       expect(job).toBeDefined();
@@ -217,7 +233,7 @@ describe("relay event, failed, stats, pause, resume, replay (real Redis, real re
     const paused = await relay.relay("pause", "crm");
     expect(paused).toMatchObject({ code: 0, stderr: "" });
     expect(paused.stdout).toMatch(/paused crm \(deliveries\.crm\)/);
-    await relay.send(messageCallback("m-while-paused", 7));
+    await relay.post(messageCallback("m-while-paused", { type: 7 }));
     const queue = new Queue(deliveryQueueName("crm"), { connection: redis, prefix: relay.prefix });
     await eventually(async () => expect(await queue.getWaitingCount()).toBe(1));
     const stats = json<Array<{ queue: string; paused: boolean; waiting: number }>>(
@@ -253,7 +269,7 @@ describe("relay event, failed, stats, pause, resume, replay (real Redis, real re
       const resent = crm.deliveries.at(-1)!;
       expect(resent.headers["webhook-id"]).toBe("msg_m-delivered_r1");
       // Signed under the new id: a Standard Webhooks receiver verifies it as it is.
-      new Webhook(SECRET).verify(resent.raw, {
+      new Webhook(secretFor("crm")).verify(resent.raw, {
         "webhook-id": String(resent.headers["webhook-id"]),
         "webhook-timestamp": String(resent.headers["webhook-timestamp"]),
         "webhook-signature": String(resent.headers["webhook-signature"]),
@@ -313,6 +329,6 @@ describe("relay event, failed, stats, pause, resume, replay (real Redis, real re
   }
 
   function runAgainst(env: Record<string, string>, ...args: string[]) {
-    return runCommand("apps/cli/src/main.ts", args, { ...relay.env, ...env });
+    return runCommand("apps/cli/src/main.ts", args, { ...relay.cliEnv, ...env });
   }
 });

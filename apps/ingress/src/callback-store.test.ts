@@ -6,7 +6,8 @@ import { createCallbackQueue, createProducerConnection, type CallbackJobData } f
 import { Spool } from "@yuju-relay/spool";
 import { freePort, uniquePrefix } from "@yuju-relay/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { spoolingStore, type StoreCallback } from "./callback-store.ts";
+import { spoolingStore } from "./callback-store.ts";
+import type { StoreCallback } from "./store-outcome.ts";
 import { createQueueEnqueuer } from "./queue-enqueuer.ts";
 
 const logger = createLogger("ingress", "silent");

@@ -1,16 +1,12 @@
 import type { Logger } from "@yuju-relay/logging";
 import type { CallbackJobData } from "@yuju-relay/queue";
 import type { Spool } from "@yuju-relay/spool";
-import { UnstorableCallbackError, type EnqueueCallback } from "./ingest-callback.ts";
-
-/** Where a callback was made durable, if anywhere: only then may the ingress answer 200. */
-export type StoreOutcome =
-  | { stored: "queue"; jobId: string }
-  | { stored: "spool" }
-  /** unstorable: the callback itself cannot be stored; unavailable: neither Redis nor the spool took it. */
-  | { stored: false; reason: "unstorable" | "unavailable"; error: string };
-
-export type StoreCallback = (job: CallbackJobData) => Promise<StoreOutcome>;
+import {
+  UnstorableCallbackError,
+  type EnqueueCallback,
+  type StoreCallback,
+  type StoreOutcome,
+} from "./store-outcome.ts";
 
 const failed = (error: unknown): StoreOutcome => ({
   stored: false,

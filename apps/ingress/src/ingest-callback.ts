@@ -1,6 +1,6 @@
 import { callbackToken, classifyCallback, parseCallbackJson, removeCallbackToken } from "@yuju-relay/protocol";
 import type { CallbackJobData } from "@yuju-relay/queue";
-import type { StoreCallback } from "./callback-store.ts";
+import type { StoreCallback } from "./store-outcome.ts";
 import type { CallbackTokens } from "./callback-tokens.ts";
 
 /** What became of one callback; the HTTP layer only maps this to a status. */
@@ -13,20 +13,6 @@ export type IngestOutcome =
   | { outcome: "unauthorized" }
   | { outcome: "unstorable"; error: string }
   | { outcome: "unavailable"; error: string };
-
-/**
- * A callback that cannot be stored because of what it holds, whatever Redis does: its job could
- * not be serialized. Never "Redis unavailable": a retry of the same body would fail the same way.
- */
-export class UnstorableCallbackError extends Error {
-  override name = "UnstorableCallbackError";
-}
-
-/**
- * Stores a callback durably; resolves once Redis has it. Rejects with UnstorableCallbackError for a
- * callback that cannot be stored, with any other error when Redis did not take it.
- */
-export type EnqueueCallback = (job: CallbackJobData) => Promise<string>;
 
 export interface IngestDeps {
   /** CALLBACK_TOKEN's tokens, or null to accept any body (local trials). */

@@ -1,3 +1,4 @@
+import { withDeadline } from "@yuju-relay/app-lifecycle";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "@yuju-relay/logging";
@@ -210,16 +211,11 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
             }),
         ),
       ).then(() => {});
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), config.SHUTDOWN_TIMEOUT);
-      });
-      if ((await Promise.race([closed, timedOut])) === "timeout") {
+      if ((await withDeadline(closed, config.SHUTDOWN_TIMEOUT, () => "timeout" as const)) === "timeout") {
         logger.warn("in-flight requests did not finish in SHUTDOWN_TIMEOUT: closing their connections");
         server.closeAllConnections();
         apiServer?.closeAllConnections();
       }
-      clearTimeout(timer);
       await ops?.close();
       // Every answered callback is in Redis or in the spool by now; what the spool holds stays for
       // the next start. A drain batch in flight finishes first (removed from the spool only if stored).

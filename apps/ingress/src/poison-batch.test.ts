@@ -6,7 +6,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ingressEnv } from "./config.ts";
-import { UnstorableCallbackError } from "./ingest-callback.ts";
+import { UnstorableCallbackError } from "./store-outcome.ts";
 import { startIngress, type RunningIngress } from "./ingress.ts";
 import { createQueueEnqueuer } from "./queue-enqueuer.ts";
 

@@ -1,3 +1,4 @@
+import { withDeadline } from "@yuju-relay/app-lifecycle";
 import {
   callbackJobName,
   callbackJobOptions,
@@ -8,7 +9,7 @@ import {
 } from "@yuju-relay/queue";
 import type { CallbackKind } from "@yuju-relay/protocol";
 import type { JobsOptions, Queue } from "bullmq";
-import { UnstorableCallbackError, type EnqueueCallback } from "./ingest-callback.ts";
+import { UnstorableCallbackError, type EnqueueCallback } from "./store-outcome.ts";
 
 // One pipeline per turn of the event loop is the point. The cap hands a full batch to Redis at once,
 // so that Redis stores it while the ingress parses the rest of the turn's requests, and no burst
@@ -61,16 +62,10 @@ export function createQueueEnqueuer(
     // duplicates, which the worker's event claims absorb. The same holds for a batch that fails
     // half-way in Redis (addBulk is a pipeline, not a transaction): all of its callbacks get 503.
     added.catch(() => {});
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`enqueue took longer than ${timeoutMs}ms`)), timeoutMs);
+    const created = await withDeadline(added, timeoutMs, () => {
+      throw new Error(`enqueue took longer than ${timeoutMs}ms`);
     });
-    try {
-      const created = await Promise.race([added, timeout]);
-      return created.map((job) => job.id ?? "");
-    } finally {
-      clearTimeout(timer);
-    }
+    return created.map((job) => job.id ?? "");
   }
   const addBatch = createTickBatcher(
     async (jobs: CallbackJobData[]): Promise<Array<string | Error>> => {

@@ -1,3 +1,4 @@
+import { withDeadline } from "@yuju-relay/app-lifecycle";
 import type { Logger } from "@yuju-relay/logging";
 import {
   callbackJobName,
@@ -47,18 +48,9 @@ export function createCallbackDrainer({
       });
       const added = queue.addBulk(jobs);
       added.catch(() => {});
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`drain batch took over ${DRAIN_BATCH_TIMEOUT_MS}ms`)),
-          DRAIN_BATCH_TIMEOUT_MS,
-        );
+      await withDeadline(added, DRAIN_BATCH_TIMEOUT_MS, () => {
+        throw new Error(`drain batch took over ${DRAIN_BATCH_TIMEOUT_MS}ms`);
       });
-      try {
-        await Promise.race([added, timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
     },
   });
 }

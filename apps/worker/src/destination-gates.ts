@@ -1,6 +1,7 @@
 import type { Destination } from "@yuju-relay/config";
 import {
   createTickBatcher,
+  defineScripts,
   type DeliveryJobData,
   type QueueGates,
   type RedisClient,
@@ -27,9 +28,9 @@ for i, key in ipairs(KEYS) do
 end
 return room`;
 const TAKE_SLOTS_COMMAND = "yujuTakeLimiterSlots";
-type SlotRedis = RedisClient & {
+interface SlotCommands {
   [TAKE_SLOTS_COMMAND](numKeys: number, ...keysThenArgs: Array<string | number>): Promise<number[]>;
-};
+}
 
 /** BullMQ's limiter window of every destination queue (worker.ts sets the same). */
 export const RATE_WINDOW_MS = 1_000;
@@ -44,18 +45,19 @@ export const NO_RATE_LIMIT = 100_000;
  * for an inline attempt: asked of Redis for a turn's worth of events at once.
  */
 export class DestinationGates {
+  private readonly redis: RedisClient & SlotCommands;
   private readonly paused = new Set<string>();
   private readonly limitedUntil = new Map<string, number>();
   private readonly pausing = new Map<string, Promise<void>>();
   private readonly takeSlotInTurn = createTickBatcher((names: string[]) => this.takeSlots(names), { maxBatch: 256 });
 
   constructor(
-    private readonly redis: RedisClient,
+    redis: RedisClient,
     private readonly queues: ReadonlyMap<string, Queue<DeliveryJobData>>,
     private readonly destinations: ReadonlyMap<string, Destination>,
     private readonly metrics: WorkerMetrics,
   ) {
-    if (!(TAKE_SLOTS_COMMAND in redis)) redis.defineCommand(TAKE_SLOTS_COMMAND, { lua: TAKE_SLOTS });
+    this.redis = defineScripts<SlotCommands>(redis, { [TAKE_SLOTS_COMMAND]: { lua: TAKE_SLOTS } });
   }
 
   /** The queues whose gates the event claims read (EventClaims' `watch`). */
@@ -120,7 +122,7 @@ export class DestinationGates {
   private async takeSlots(names: string[]): Promise<boolean[]> {
     const keys = names.map((name) => this.queues.get(name)!.keys.limiter!);
     const maxima = names.map((name) => this.destinations.get(name)?.rateLimit ?? NO_RATE_LIMIT);
-    const room = await (this.redis as SlotRedis)[TAKE_SLOTS_COMMAND](keys.length, ...keys, ...maxima, RATE_WINDOW_MS);
+    const room = await this.redis[TAKE_SLOTS_COMMAND](keys.length, ...keys, ...maxima, RATE_WINDOW_MS);
     return room.map((r) => r === 1);
   }
 }

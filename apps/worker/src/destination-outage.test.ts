@@ -1,6 +1,6 @@
 import { eventually, messageCallback, startReceiver, type Receiver } from "@yuju-relay/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { acceptedIds, startRelayStack } from "./testing/relay-stack.ts";
+import { acceptedIds, startRelayStack } from "../../../test-support/relay-stack.ts";
 
 // How long the failing destination answers 503. The property is the same at any length; CI uses
 // a short outage, DESTINATION_OUTAGE_MS=60000 runs the minute of the issue.

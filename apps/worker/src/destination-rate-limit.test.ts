@@ -1,6 +1,6 @@
 import { eventually, messageCallback, startReceiver, type Receiver } from "@yuju-relay/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { acceptedIds, startRelayStack } from "./testing/relay-stack.ts";
+import { acceptedIds, startRelayStack } from "../../../test-support/relay-stack.ts";
 
 // Small, so the window is long enough to be meaningful and the test stays short.
 const RATE = 4;

@@ -2,7 +2,7 @@ import { eventually, memberLeftCallback, messageCallback, startReceiver, type Re
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { readEventRecord, type CallbackJobResult } from "@yuju-relay/queue";
-import { acceptedIds, secretFor, startRelayStack } from "./testing/relay-stack.ts";
+import { acceptedIds, secretFor, startRelayStack } from "../../../test-support/relay-stack.ts";
 
 type Stack = Awaited<ReturnType<typeof startRelayStack>>;
 

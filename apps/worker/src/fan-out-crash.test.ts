@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { eventually, messageCallback, startReceiver, type Receiver } from "@yuju-relay/testing";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { readEventRecord, type CallbackJobResult } from "@yuju-relay/queue";
-import { acceptedIds, startRelayStack } from "./testing/relay-stack.ts";
+import { acceptedIds, startRelayStack } from "../../../test-support/relay-stack.ts";
 
 describe("a worker SIGKILLed in the middle of a fan-out (real child processes)", () => {
   const receivers: Record<string, Receiver> = {};

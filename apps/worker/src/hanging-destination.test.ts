@@ -1,7 +1,7 @@
 import { readEventRecord } from "@yuju-relay/queue";
 import { eventually, messageCallback, startReceiver, type Receiver } from "@yuju-relay/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { acceptedIds, startRelayStack } from "./testing/relay-stack.ts";
+import { acceptedIds, startRelayStack } from "../../../test-support/relay-stack.ts";
 
 const RATE = 20; // callbacks per second, for the baseline and while one destination hangs
 const p95 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length * 0.95)] ?? 0;

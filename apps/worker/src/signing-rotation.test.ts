@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { eventually, messageCallback, spawnApp, startReceiver, type Receiver } from "@yuju-relay/testing";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { secretFor, startRelayStack } from "./testing/relay-stack.ts";
+import { secretFor, startRelayStack } from "../../../test-support/relay-stack.ts";
 
 type Stack = Awaited<ReturnType<typeof startRelayStack>>;
 

@@ -1,3 +1,4 @@
+import { withDeadline } from "@yuju-relay/app-lifecycle";
 import { loadDestinations, type Destination } from "@yuju-relay/config";
 import type { EventHandlers } from "@yuju-relay/handlers";
 import type { Logger } from "@yuju-relay/logging";
@@ -270,10 +271,6 @@ export async function startWorker(
       // worker.close() waits for active jobs without a limit, and may never return while Redis is
       // unreachable: bound it, then force. Jobs cut short keep their lock until it expires and are
       // then picked up again by another worker (at-least-once; deliveries keep their webhook-id).
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), config.WORKER_CLOSE_TIMEOUT);
-      });
       // The callbacks first (no new message joins a burst), then the closer (no burst is left
       // half handed over: what is taken is in the queue, or stays in Redis for another worker).
       const closed = callbacks
@@ -281,12 +278,11 @@ export async function startWorker(
         .then(() => burstCloser.stop())
         .then(() => Promise.all(workers.map((w) => w.close())))
         .then(() => "closed" as const);
-      const outcome = await Promise.race([closed, timedOut]);
-      clearTimeout(timer);
+      const outcome = await withDeadline(closed, config.WORKER_CLOSE_TIMEOUT, () => "timeout" as const);
       if (outcome === "timeout") {
         burstCloser.stop().catch(() => {});
         logger.warn("active jobs did not finish within WORKER_CLOSE_TIMEOUT: leaving them to be picked up again");
-        await Promise.race([Promise.all(workers.map((w) => w.close(true))), new Promise((r) => setTimeout(r, 2_000))]);
+        await withDeadline(Promise.all(workers.map((w) => w.close(true))), 2_000, () => undefined);
       }
       await ops?.close();
       await Promise.all([callbackQueue, ...deliveryQueues.values()].map((q) => q.close().catch(() => {})));

@@ -1,1 +1,2 @@
 export { runApp, type AppReadyMessage, type RunningApp } from "./run-app.ts";
+export { withDeadline } from "./deadline.ts";

@@ -1,3 +1,4 @@
+import { withDeadline } from "@yuju-relay/app-lifecycle";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
@@ -24,23 +25,13 @@ export const READINESS_DEADLINE_MS = 900;
 export async function boundedReadiness<Check extends ReadinessCheck>(checks: {
   ready(): Promise<Check>;
 }): Promise<Check | { ready: false; reason: string; details?: undefined }> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<{ ready: false; reason: string }>((resolve) => {
-    timer = setTimeout(
-      () => resolve({ ready: false, reason: `readiness check did not finish within ${READINESS_DEADLINE_MS}ms` }),
-      READINESS_DEADLINE_MS,
-    );
-  });
-  try {
-    return await Promise.race([
-      checks
-        .ready()
-        .catch((error: unknown) => ({ ready: false as const, reason: `readiness check failed: ${String(error)}` })),
-      deadline,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return withDeadline(
+    checks
+      .ready()
+      .catch((error: unknown) => ({ ready: false as const, reason: `readiness check failed: ${String(error)}` })),
+    READINESS_DEADLINE_MS,
+    () => ({ ready: false as const, reason: `readiness check did not finish within ${READINESS_DEADLINE_MS}ms` }),
+  );
 }
 
 export interface OpsServer {

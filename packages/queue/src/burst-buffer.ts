@@ -1,4 +1,5 @@
 import type { RedisClient } from "./connections.ts";
+import { defineScripts } from "./lua-commands.ts";
 import { CALLBACK_QUEUE } from "./job-catalog.ts";
 
 /**
@@ -173,18 +174,13 @@ interface BurstCommands {
   burstHandedOver(...args: Array<string | number>): Promise<number>;
 }
 
-const defined = new WeakSet<RedisClient>();
-
-function commands(redis: RedisClient): BurstCommands {
-  if (!defined.has(redis)) {
-    redis.defineCommand("burstAppend", { numberOfKeys: 4, lua: APPEND });
-    redis.defineCommand("burstPoll", { numberOfKeys: 6, lua: POLL });
-    redis.defineCommand("burstClose", { numberOfKeys: 5, lua: CLOSE });
-    redis.defineCommand("burstHandedOver", { numberOfKeys: 2, lua: HANDED_OVER });
-    defined.add(redis);
-  }
-  return redis as unknown as BurstCommands;
-}
+const commands = (redis: RedisClient): BurstCommands =>
+  defineScripts<BurstCommands>(redis, {
+    burstAppend: { numberOfKeys: 4, lua: APPEND },
+    burstPoll: { numberOfKeys: 6, lua: POLL },
+    burstClose: { numberOfKeys: 5, lua: CLOSE },
+    burstHandedOver: { numberOfKeys: 2, lua: HANDED_OVER },
+  });
 
 /** `<prefix>:burst-of:<message event id>`: hash destination → the burst that carried it (`relay event`). */
 export const burstOfMessageKey = (prefix: string, messageEventId: string) => `${prefix}:burst-of:${messageEventId}`;

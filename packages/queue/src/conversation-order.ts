@@ -1,5 +1,6 @@
 import { Job, type Queue } from "bullmq";
 import type { RedisClient } from "./connections.ts";
+import { defineScripts } from "./lua-commands.ts";
 import { ORDERED_DELIVERY } from "./job-catalog.ts";
 
 /**
@@ -67,18 +68,13 @@ interface OrderCommands {
   conversationRelease(set: string, jobId: string): Promise<string | null>;
 }
 
-const defined = new WeakSet<RedisClient>();
-
-function commands(redis: RedisClient): OrderCommands {
-  if (!defined.has(redis)) {
-    redis.defineCommand("conversationReserve", { numberOfKeys: 2, lua: RESERVE });
-    redis.defineCommand("conversationPosition", { numberOfKeys: 1, lua: POSITION });
-    redis.defineCommand("conversationRelease", { numberOfKeys: 1, lua: RELEASE });
-    redis.defineCommand("conversationReleaseHead", { numberOfKeys: 1, lua: RELEASE_HEAD });
-    defined.add(redis);
-  }
-  return redis as unknown as OrderCommands;
-}
+const commands = (redis: RedisClient): OrderCommands =>
+  defineScripts<OrderCommands>(redis, {
+    conversationReserve: { numberOfKeys: 2, lua: RESERVE },
+    conversationPosition: { numberOfKeys: 1, lua: POSITION },
+    conversationRelease: { numberOfKeys: 1, lua: RELEASE },
+    conversationReleaseHead: { numberOfKeys: 1, lua: RELEASE_HEAD },
+  });
 
 /**
  * What a fan-out learns when it reserves an event's turn:

@@ -1,4 +1,5 @@
 import type { RedisClient } from "./connections.ts";
+import { defineScripts } from "./lua-commands.ts";
 import { createTickBatcher } from "./tick-batcher.ts";
 
 // Claims a whole batch in one script call: KEYS are the events' claim keys, ARGV the claiming job
@@ -39,12 +40,10 @@ for k = n + 1, #KEYS, 2 do
 end
 return owners`;
 
-// Defined on the connection with defineCommand: ioredis then sends EVALSHA (not the script's text on
-// every call) and loads the script itself when Redis does not know it yet (NOSCRIPT).
 const CLAIM_COMMAND = "yujuClaimEvents";
-type ClaimingRedis = RedisClient & {
+interface ClaimCommands {
   [CLAIM_COMMAND](numKeys: number, ...keysThenArgs: Array<string | number>): Promise<Array<string | number | null>>;
-};
+}
 
 /** A destination queue whose gate the claims read: BullMQ's meta hash (paused) and limiter key. */
 export interface WatchedQueue {
@@ -81,17 +80,18 @@ interface PendingClaim {
  * as one script call: one command, one write and one read for all of them instead of one each.
  */
 export class EventClaims {
+  private readonly redis: RedisClient & ClaimCommands;
   private readonly claimInTurn = createTickBatcher((batch: PendingClaim[]) => this.runClaims(batch), { maxBatch: 256 });
 
   constructor(
-    private readonly redis: RedisClient,
+    redis: RedisClient,
     private readonly prefix: string,
     private readonly windowMs: number,
     /** Destination queues whose gates each batch reads, and who is told (once per batch). */
     private readonly watch: { queues: readonly WatchedQueue[]; onGates: (gates: QueueGates) => void } | null = null,
   ) {
     // No numberOfKeys: each call says how many keys it passes.
-    if (!(CLAIM_COMMAND in redis)) redis.defineCommand(CLAIM_COMMAND, { lua: CLAIM_SCRIPT });
+    this.redis = defineScripts<ClaimCommands>(redis, { [CLAIM_COMMAND]: { lua: CLAIM_SCRIPT } });
   }
 
   key(eventId: string): string {
@@ -115,7 +115,7 @@ export class EventClaims {
       args.push(q.max);
     }
     args.push(batch.length);
-    const replies = await (this.redis as ClaimingRedis)[CLAIM_COMMAND](keys.length, ...keys, ...args);
+    const replies = await this.redis[CLAIM_COMMAND](keys.length, ...keys, ...args);
     if (!Array.isArray(replies) || replies.length !== batch.length + watched.length) {
       throw new Error(`event claims: ${batch.length} asked, ${Array.isArray(replies) ? replies.length : 0} answered`);
     }

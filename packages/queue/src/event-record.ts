@@ -1,5 +1,6 @@
 import type { RelayEvent } from "@yuju-relay/protocol";
 import type { RedisClient } from "./connections.ts";
+import { defineScripts } from "./lua-commands.ts";
 
 /**
  * The record of an event and of every delivery attempt made for it, kept in Redis beside BullMQ's
@@ -227,16 +228,16 @@ return 1`;
 
 const RECORD_EVENTS_COMMAND = "yujuRecordEvents";
 const RECORD_ATTEMPTS_COMMAND = "yujuRecordAttempts";
-type RecordingRedis = RedisClient & {
+interface RecordCommands {
   [RECORD_EVENTS_COMMAND](numKeys: number, ...keysThenArgs: Array<string | number>): Promise<number>;
   [RECORD_ATTEMPTS_COMMAND](numKeys: number, ...keysThenArgs: Array<string | number>): Promise<number>;
-};
-
-function recording(redis: RedisClient): RecordingRedis {
-  if (!(RECORD_EVENTS_COMMAND in redis)) redis.defineCommand(RECORD_EVENTS_COMMAND, { lua: RECORD_EVENTS });
-  if (!(RECORD_ATTEMPTS_COMMAND in redis)) redis.defineCommand(RECORD_ATTEMPTS_COMMAND, { lua: RECORD_ATTEMPTS });
-  return redis as RecordingRedis;
 }
+
+const recording = (redis: RedisClient) =>
+  defineScripts<RecordCommands>(redis, {
+    [RECORD_EVENTS_COMMAND]: { lua: RECORD_EVENTS },
+    [RECORD_ATTEMPTS_COMMAND]: { lua: RECORD_ATTEMPTS },
+  });
 
 export const destinationField = (destination: string) => `d:${destination}`;
 
@@ -301,7 +302,7 @@ export async function recordEventsAndAttempts(
     await client[RECORD_ATTEMPTS_COMMAND](...recordAttemptsArgs(prefix, ttlMs, attempts));
     return;
   }
-  const pipeline = client.pipeline() as unknown as RecordingRedis;
+  const pipeline = client.pipeline() as unknown as RecordCommands;
   void pipeline[RECORD_EVENTS_COMMAND](...recordEventsArgs(prefix, ttlMs, events));
   void pipeline[RECORD_ATTEMPTS_COMMAND](...recordAttemptsArgs(prefix, ttlMs, attempts));
   const replies =

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RedisClient } from "./connections.ts";
+import { defineScripts } from "./lua-commands.ts";
 import { CALLBACK_QUEUE } from "./job-catalog.ts";
 
 // KEYS: the callbacks queue's wait, paused, active lists and its id counter. ARGV[1]: how many of
@@ -29,8 +30,6 @@ interface WatermarkCommands {
   callbacksLowestPending(wait: string, paused: string, active: string, id: string, window: number): Promise<number>;
 }
 
-const defined = new WeakSet<RedisClient>();
-
 /**
  * The fan-out barrier of ordered destinations: the lowest callback job id that may still be fanning
  * out (waiting or active in the callbacks queue). Two callbacks of one conversation can be fanned
@@ -47,16 +46,16 @@ export class FanOutWatermark {
   private readAt = 0;
   private reading: Promise<number> | null = null;
   private readonly keys: [string, string, string, string];
+  private readonly redis: RedisClient & WatermarkCommands;
 
   constructor(
-    private readonly redis: RedisClient,
+    redis: RedisClient,
     prefix: string,
     private readonly options: { refreshMs: number; scanWindow?: number } = { refreshMs: 20 },
   ) {
-    if (!defined.has(redis)) {
-      redis.defineCommand("callbacksLowestPending", { numberOfKeys: 4, lua: LOWEST_PENDING });
-      defined.add(redis);
-    }
+    this.redis = defineScripts<WatermarkCommands>(redis, {
+      callbacksLowestPending: { numberOfKeys: 4, lua: LOWEST_PENDING },
+    });
     const key = (type: string) => `${prefix}:${CALLBACK_QUEUE}:${type}`;
     this.keys = [key("wait"), key("paused"), key("active"), key("id")];
   }
@@ -64,7 +63,7 @@ export class FanOutWatermark {
   /** The lowest callback job id that may still be fanning out, at most `refreshMs` old. */
   async current(): Promise<number> {
     if (Date.now() - this.readAt < this.options.refreshMs) return this.value;
-    this.reading ??= (this.redis as unknown as WatermarkCommands)
+    this.reading ??= this.redis
       .callbacksLowestPending(...this.keys, this.options.scanWindow ?? 1_000)
       .then((lowest) => {
         this.value = Math.max(this.value, Number(lowest));

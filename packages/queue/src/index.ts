@@ -6,6 +6,7 @@ export { EventClaims, eventClaimKey, type ClaimOutcome, type QueueGates, type Wa
 export { callbackEventId, callbackIndexKey, recordFailedCallback } from "./callback-index.ts";
 export { READINESS_PING_TIMEOUT_MS, redisReadiness, type RedisReadiness } from "./redis-readiness.ts";
 export { createTickBatcher } from "./tick-batcher.ts";
+export { defineScripts, type LuaScript } from "./lua-commands.ts";
 export { waitForRedis } from "./wait-for-redis.ts";
 export { ConversationOrder, type Reservation, type Turn } from "./conversation-order.ts";
 export { FanOutWatermark } from "./fan-out-watermark.ts";

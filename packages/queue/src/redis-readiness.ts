@@ -1,3 +1,4 @@
+import { withDeadline } from "@yuju-relay/app-lifecycle";
 import { isConnected, type RedisClient } from "./connections.ts";
 
 /**
@@ -16,21 +17,13 @@ export type RedisReadiness = { ready: true } | { ready: false; reason: string };
  */
 export async function redisReadiness(connection: RedisClient, timeoutMs: number): Promise<RedisReadiness> {
   if (!isConnected(connection)) return { ready: false, reason: `redis connection is ${connection.status}` };
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<RedisReadiness>((resolve) => {
-    timer = setTimeout(
-      () => resolve({ ready: false, reason: `redis did not answer PING within ${timeoutMs}ms` }),
-      timeoutMs,
-    );
-  });
   const ping = connection.ping().then(
     (answer): RedisReadiness =>
       answer === "PONG" ? { ready: true } : { ready: false, reason: `redis answered PING with ${answer}` },
     (error: unknown): RedisReadiness => ({ ready: false, reason: `redis PING failed: ${(error as Error).message}` }),
   );
-  try {
-    return await Promise.race([ping, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return withDeadline(ping, timeoutMs, (): RedisReadiness => ({
+    ready: false,
+    reason: `redis did not answer PING within ${timeoutMs}ms`,
+  }));
 }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Queue } from "bullmq";
 import type { RedisClient } from "./connections.ts";
+import { defineScripts } from "./lua-commands.ts";
 import { sendJobName, sendJobOptions, type OutgoingMessage, type SendJobData } from "./job-catalog.ts";
 import { SEND_RECORD_TTL_MS, sendRecordKey, type SendStatus } from "./send-record.ts";
 import { chatAccountKey, sendLineKey } from "./send-keys.ts";
@@ -42,9 +43,9 @@ return {"accepted", bot}
 `;
 
 const ACCEPT_COMMAND = "yujuAcceptSend";
-type AcceptingRedis = RedisClient & {
+interface AcceptCommands {
   [ACCEPT_COMMAND](numKeys: number, ...keysThenArgs: Array<string | number>): Promise<[string, string]>;
-};
+}
 
 export const IDEMPOTENCY_WINDOW_MS = 86_400_000;
 
@@ -83,13 +84,13 @@ export async function acceptSend(
   prefix: string,
   request: SendRequest,
 ): Promise<SendAcceptance> {
-  if (!(ACCEPT_COMMAND in redis)) redis.defineCommand(ACCEPT_COMMAND, { lua: ACCEPT });
+  const accepting = defineScripts<AcceptCommands>(redis, { [ACCEPT_COMMAND]: { lua: ACCEPT } });
   const id = `snd_${randomUUID().replaceAll("-", "")}`;
   const acceptedAt = new Date().toISOString();
   const idemKey = request.idempotencyKey ? idempotencyKeyOf(prefix, request.idempotencyKey) : `${prefix}:send-idem:-`;
   // The account is a field of its own: the script may be the one that finds it.
   const recorded = JSON.stringify({ chatId: request.chatId, message: request.message });
-  const [outcome, value] = await (redis as AcceptingRedis)[ACCEPT_COMMAND](
+  const [outcome, value] = await accepting[ACCEPT_COMMAND](
     5,
     idemKey,
     chatAccountKey(prefix, request.chatId),

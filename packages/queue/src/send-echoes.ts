@@ -1,5 +1,6 @@
 import { API_SOURCE, type MessageReceivedEvent } from "@yuju-relay/protocol";
 import type { RedisClient } from "./connections.ts";
+import { defineScripts } from "./lua-commands.ts";
 import { chatAccountKey, sentEchoKey } from "./send-keys.ts";
 import { createTickBatcher } from "./tick-batcher.ts";
 
@@ -18,9 +19,9 @@ end
 return found`;
 
 const OBSERVE_COMMAND = "yujuObserveMessages";
-type ObservingRedis = RedisClient & {
+interface ObserveCommands {
   [OBSERVE_COMMAND](numKeys: number, ...keysThenArgs: Array<string | number>): Promise<Array<string | null>>;
-};
+}
 
 /** How long a chat's account is remembered for sends that name none: a month without a message. */
 export const CHAT_ACCOUNT_TTL_MS = 30 * 86_400_000;
@@ -39,13 +40,14 @@ interface Observed {
  * echo of one of this relay's sends (same chat and text within 10 minutes: `data.relaySendId`).
  */
 export class SendEchoes {
+  private readonly redis: RedisClient & ObserveCommands;
   private readonly observeInTurn = createTickBatcher((batch: Observed[]) => this.run(batch), { maxBatch: 256 });
 
   constructor(
-    private readonly redis: RedisClient,
+    redis: RedisClient,
     private readonly prefix: string,
   ) {
-    if (!(OBSERVE_COMMAND in redis)) redis.defineCommand(OBSERVE_COMMAND, { lua: OBSERVE });
+    this.redis = defineScripts<ObserveCommands>(redis, { [OBSERVE_COMMAND]: { lua: OBSERVE } });
   }
 
   /** Sets `data.relaySendId` on the relay's own sends' callbacks; remembers the chat's account. */
@@ -70,7 +72,7 @@ export class SendEchoes {
       keys.push(o.accountKey, o.echoKey);
       args.push(o.botWxid, o.lookUp ? "1" : "0");
     }
-    const found = await (this.redis as ObservingRedis)[OBSERVE_COMMAND](keys.length, ...keys, ...args);
+    const found = await this.redis[OBSERVE_COMMAND](keys.length, ...keys, ...args);
     return found.map((f) => f ?? null);
   }
 }

@@ -1,5 +1,6 @@
 import type { SlidingLimit } from "@yuju-relay/config";
 import type { RedisClient } from "./connections.ts";
+import { defineScripts } from "./lua-commands.ts";
 import {
   SEND_RECORD_TTL_MS,
   sendAttemptsKey,
@@ -132,10 +133,10 @@ return {"", resumed}
 
 const BEGIN_COMMAND = "yujuBeginSend";
 const END_COMMAND = "yujuEndSend";
-type PacingRedis = RedisClient & {
+interface PacingCommands {
   [BEGIN_COMMAND](numKeys: number, ...keysThenArgs: Array<string | number>): Promise<[string, number, number?]>;
   [END_COMMAND](numKeys: number, ...keysThenArgs: Array<string | number>): Promise<[string, number]>;
-};
+}
 
 export type SendVerdict =
   | { verdict: "go"; possibleResend: boolean; probe: boolean }
@@ -161,7 +162,7 @@ export interface SendPacingConfig {
 export const ACCOUNT_JITTER = 0.6;
 
 export class SendPacing {
-  private readonly redis: PacingRedis;
+  private readonly redis: RedisClient & PacingCommands;
 
   constructor(
     redis: RedisClient,
@@ -170,9 +171,7 @@ export class SendPacing {
     private readonly config: SendPacingConfig,
     private readonly random = Math.random,
   ) {
-    if (!(BEGIN_COMMAND in redis)) redis.defineCommand(BEGIN_COMMAND, { lua: BEGIN });
-    if (!(END_COMMAND in redis)) redis.defineCommand(END_COMMAND, { lua: END });
-    this.redis = redis as PacingRedis;
+    this.redis = defineScripts<PacingCommands>(redis, { [BEGIN_COMMAND]: { lua: BEGIN }, [END_COMMAND]: { lua: END } });
   }
 
   private gap(): number {

@@ -16,7 +16,7 @@ import {
 } from "@yuju-relay/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { secretFor } from "./relay-stack.ts";
+import { secretFor } from "../../../../test-support/relay-stack.ts";
 
 export const API_KEY = "relay-api-key-0123456789abcdef";
 export const PLATFORM_KEY = "PLATFORM-SECRET-7f3a9c1e5b2d4068";

@@ -1,14 +1,19 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseEnv } from "@yuju-relay/config";
+import { loadDestinations, parseEnv } from "@yuju-relay/config";
 import { ingressEnv, startIngress, type RunningIngress } from "@yuju-relay/ingress";
 import { createLogger } from "@yuju-relay/logging";
-import { CALLBACK_QUEUE, deliveryQueueName, type CallbackJobData, type DeliveryJobData } from "@yuju-relay/queue";
-import { sendCallback, spawnApp, uniquePrefix, type AppProcess, type Receiver } from "@yuju-relay/testing";
-import { Queue } from "bullmq";
+import { createCallbackQueue, createDeliveryQueue } from "@yuju-relay/queue";
+import { runCommand, sendCallback, spawnApp, uniquePrefix, type AppProcess, type Receiver } from "@yuju-relay/testing";
+import { startWorker, workerEnv, type RunningWorker } from "@yuju-relay/worker";
 import { Redis } from "ioredis";
 import { Webhook } from "standardwebhooks";
+
+/**
+ * The relay as deployed, for the tests of the worker and of the CLI: a real ingress (in this
+ * process) and real workers on the test run's Redis, one receiver per destination.
+ */
 
 export const TOKEN = "3f9c2a7e51d84b0c9e6a1f2d7b4c8e05";
 
@@ -25,15 +30,19 @@ export interface StackDestination {
   yaml?: string;
 }
 
-/**
- * The relay as deployed, on the test's Redis: a real ingress (in this process), `workers` worker
- * child processes reading a RELAY_CONFIG file, and one receiver per destination.
- */
+export type RelayStack = Awaited<ReturnType<typeof startRelayStack>>;
+
 export async function startRelayStack(options: {
   redisUrl: string;
   destinations: StackDestination[];
-  workers: number;
+  /**
+   * Worker child processes reading a RELAY_CONFIG file (fault tests: kill one, start another), or
+   * one worker in this process, faster to start and retrying fast (the CLI's tests).
+   */
+  workers: number | "in-process";
   workerEnv?: Record<string, string>;
+  /** Whether the ingress requires CALLBACK_TOKEN (`post` adds it); without, it takes any body. */
+  requireToken?: boolean;
 }) {
   const prefix = uniquePrefix("stack");
   const dir = mkdtempSync(join(tmpdir(), "relay-stack-"));
@@ -44,26 +53,31 @@ export async function startRelayStack(options: {
     if (d.yaml) lines.push(d.yaml.trimEnd());
   }
   writeFileSync(configFile, `${lines.join("\n")}\n`);
+  const secrets = Object.fromEntries(options.destinations.map((d) => [secretVariable(d.name), secretFor(d.name)]));
+  // What the CLI gets: the worker's variables, without the secrets (it never signs).
+  const cliEnv = { REDIS_URL: options.redisUrl, QUEUE_PREFIX: prefix, RELAY_CONFIG: configFile };
   const env: Record<string, string> = {
-    REDIS_URL: options.redisUrl,
-    QUEUE_PREFIX: prefix,
-    RELAY_CONFIG: configFile,
+    ...cliEnv,
     WORKER_CONCURRENCY: "4",
     JOB_LOCK_DURATION: "2s",
     STALLED_CHECK_INTERVAL: "500ms",
     LOG_LEVEL: "info",
-    ...Object.fromEntries(options.destinations.map((d) => [secretVariable(d.name), secretFor(d.name)])),
+    ...secrets,
     ...options.workerEnv,
   };
+  const silent = createLogger("test", "silent");
+  const requireToken = options.requireToken ?? true;
   const ingress: RunningIngress = await startIngress(
     parseEnv(ingressEnv, {
       REDIS_URL: options.redisUrl,
       QUEUE_PREFIX: prefix,
       PORT: "0",
       HOST: "127.0.0.1",
-      CALLBACK_TOKEN: TOKEN,
+      // A loaded test machine: a slow enqueue is not what these tests are about.
+      ENQUEUE_TIMEOUT: "5s",
+      ...(requireToken ? { CALLBACK_TOKEN: TOKEN } : {}),
     }),
-    createLogger("ingress", "silent"),
+    silent,
   );
   const workers: AppProcess[] = [];
   const startWorkerProcess = async (extra: Record<string, string> = {}) => {
@@ -72,20 +86,28 @@ export async function startRelayStack(options: {
     await worker.waitForLog(/worker started/);
     return worker;
   };
-  for (let i = 0; i < options.workers; i++) await startWorkerProcess();
+  let inProcess: RunningWorker | null = null;
+  if (options.workers === "in-process") {
+    const config = parseEnv(workerEnv, {
+      ...cliEnv,
+      WORKER_CONCURRENCY: "8",
+      RETRY_BASE_DELAY: "20ms",
+      ...options.workerEnv,
+    });
+    inProcess = await startWorker(config, silent, { destinations: loadDestinations(config, { env: secrets }) });
+  } else {
+    for (let i = 0; i < options.workers; i++) await startWorkerProcess();
+  }
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-  const callbacks = new Queue<CallbackJobData>(CALLBACK_QUEUE, { connection: redis, prefix });
-  const deliveries = new Map(
-    options.destinations.map((d) => [
-      d.name,
-      new Queue<DeliveryJobData>(deliveryQueueName(d.name), { connection: redis, prefix }),
-    ]),
-  );
+  const callbacks = createCallbackQueue(redis, prefix);
+  const deliveries = new Map(options.destinations.map((d) => [d.name, createDeliveryQueue(redis, prefix, d.name)]));
 
   return {
     prefix,
     redis,
+    /** The workers' variables, secrets included. */
     env,
+    cliEnv,
     ingress,
     workers,
     callbacks,
@@ -99,9 +121,14 @@ export async function startRelayStack(options: {
       );
       if (answer.status !== 200) throw new Error(`ingress answered ${answer.status}`);
     },
+    /** `pnpm relay …` as a real child process: exit code, stdout and stderr apart. */
+    relay(...args: string[]) {
+      return runCommand("apps/cli/src/main.ts", args, cliEnv);
+    },
     async close() {
       await Promise.all(workers.map((w) => w.stop("SIGTERM")));
       await ingress.close();
+      await inProcess?.close();
       await callbacks.close();
       await Promise.all([...deliveries.values()].map((q) => q.close()));
       await redis.quit();
