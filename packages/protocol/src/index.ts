@@ -17,3 +17,4 @@ export { normalizeMessage } from "./normalize-message.ts";
 export { normalizeRoomMembers } from "./normalize-room.ts";
 export { parsePlatformTimestamp } from "./timestamps.ts";
 export { toEnvelope, type WebhookEnvelope } from "./envelope.ts";
+export { callbackConversation } from "./callback-conversation.ts";

@@ -10,3 +10,6 @@ export { waitForRedis } from "./wait-for-redis.ts";
 export { ConversationOrder, type Reservation, type Turn } from "./conversation-order.ts";
 export { FanOutWatermark } from "./fan-out-watermark.ts";
 export * from "./event-record.ts";
+export { CallbackPartitions } from "./callback-partitions.ts";
+export { CLUSTER_SLOTS, partitionTags, targetSlot } from "./partition-tags.ts";
+export { claimPartitionCount, partitionCountKey, PARTITION_MIGRATION } from "./partition-count.ts";
