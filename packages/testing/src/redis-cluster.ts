@@ -137,9 +137,17 @@ export async function startRedisCluster({ masters = 3 }: { masters?: number } = 
       const infos = await Promise.all(
         ports.map((port) => ask(port, async (redis) => String(await redis.cluster("INFO"))).catch(() => "")),
       );
-      const ready = infos.every(
-        (info) => info.includes("cluster_state:ok") && info.includes(`cluster_known_nodes:${ports.length}`),
+      // Every node also sees each replica as one: right after the creation a node may still list
+      // a replica as a master without slots.
+      const views = await Promise.all(
+        ports.map((port) =>
+          ask(port, async (redis) => parseClusterNodes(String(await redis.cluster("NODES")))).catch(() => []),
+        ),
       );
+      const ready =
+        infos.every(
+          (info) => info.includes("cluster_state:ok") && info.includes(`cluster_known_nodes:${ports.length}`),
+        ) && views.every((view) => view.filter((node) => node.role === "replica").length === masters);
       if (ready) break;
       if (Date.now() > deadline) throw new Error(`the cluster did not reach cluster_state:ok: ${infos.join(" | ")}`);
       await new Promise((r) => setTimeout(r, 100));
