@@ -7,7 +7,7 @@ import { pin, startUsage } from "./lib/machine.ts";
 import { startBenchRedis, type AofMode } from "./lib/redis.ts";
 import { formatTable, type BenchContext, type Row, type ScenarioResult } from "./lib/report.ts";
 import { ackLatency } from "./scenarios/ack-latency.ts";
-import { destinationLatency, destinationThroughput } from "./scenarios/destinations.ts";
+import { destinationLatency, destinationThroughput, hangingDestination } from "./scenarios/destinations.ts";
 import { endToEnd } from "./scenarios/end-to-end.ts";
 import { ingressThroughput } from "./scenarios/ingress-throughput.ts";
 import { orderedDelivery } from "./scenarios/ordered-delivery.ts";
@@ -17,10 +17,11 @@ import { workerThroughput } from "./scenarios/worker-throughput.ts";
 const aof = (process.env.BENCH_AOF ?? "everysec") as AofMode;
 const rounds = Number(process.env.BENCH_ROUNDS ?? "3");
 // BENCH_ONLY=1,3 runs a subset while working on one figure; scenario 2 needs 1's max rate
-// (or BENCH_MAX_RATE). BENCH_ONLY=8 runs the ordered-delivery scenario alone, BENCH_ONLY=9 the spool one.
+// (or BENCH_MAX_RATE). BENCH_ONLY=8 runs the ordered-delivery scenario alone, BENCH_ONLY=9 the spool one,
+// BENCH_ONLY=10 the hanging destination.
 // BENCH_PIN=0 leaves every process wherever the scheduler puts it.
 const pinning = process.env.BENCH_PIN !== "0" && cpus().length >= 2;
-const only = new Set((process.env.BENCH_ONLY ?? "1,2,3,4,6,7,8,9").split(",").map((s) => s.trim()));
+const only = new Set((process.env.BENCH_ONLY ?? "1,2,3,4,6,7,10,8,9").split(",").map((s) => s.trim()));
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const started = Date.now();
@@ -117,6 +118,14 @@ try {
   if (only.has("7")) {
     await scenario("destinationLatency", "7. end to end at 1000/s with 3 destinations vs 1", "shared", () =>
       destinationLatency(ctx),
+    );
+  }
+  if (only.has("10")) {
+    await scenario(
+      "hangingDestination",
+      "10. a destination that hangs beside two healthy ones, at 1000/s",
+      "shared",
+      () => hangingDestination(ctx),
     );
   }
   if (only.has("8")) {

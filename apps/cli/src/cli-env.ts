@@ -11,6 +11,9 @@ export const cliEnv = z
   .object({
     ...redisEnv,
     RELAY_CONFIG: destinationEnv.RELAY_CONFIG,
+    // For a replay of an event delivered inline: its new delivery job gets the destination's policy.
+    RETRY_BASE_DELAY: destinationEnv.RETRY_BASE_DELAY,
+    RETRY_MAX_DELAY: destinationEnv.RETRY_MAX_DELAY,
     KEEP_COMPLETED_AGE: retentionEnv.KEEP_COMPLETED_AGE,
     KEEP_FAILED_AGE: retentionEnv.KEEP_FAILED_AGE,
   })

@@ -3,8 +3,11 @@ import {
   callbackIndexKey,
   deliveryJobId,
   eventClaimKey,
+  readEventRecord,
   type CallbackJobData,
+  type DeliveryAttempt,
   type DeliveryJobData,
+  type EventRecord,
 } from "@yuju-relay/queue";
 import { messageEventId } from "@yuju-relay/protocol";
 import type { Job, JobType, Queue } from "bullmq";
@@ -14,6 +17,7 @@ import {
   deliveryView,
   eventOfCallback,
   noDelivery,
+  recordedDelivery,
   type CallbackView,
   type DeliveryView,
 } from "./job-views.ts";
@@ -31,6 +35,8 @@ export interface EventReport {
   callback: CallbackView | null;
   callbackNote: string | null;
   deliveries: DeliveryView[];
+  /** Every delivery attempt, inline or queued, in the order made: the event's record. */
+  attempts: DeliveryAttempt[];
 }
 
 export interface EventMissing {
@@ -49,6 +55,8 @@ export interface EventJobs {
   deliveries: Map<string, Job<DeliveryJobData>>;
   /** A callback job id that an index named, whose job retention has removed. */
   removedCallbackJobId: string | null;
+  /** The event's record (its summary, each destination's status, every attempt), while retained. */
+  record: EventRecord | null;
 }
 
 /**
@@ -71,9 +79,10 @@ const SCAN_LIMIT = 500;
 
 /**
  * Finds an event's jobs without scanning queues:
- *   1. each destination's delivery job, by its id derived from the event id (deliveryJobId);
- *   2. the callback job, named by a delivery job, else by the failure index (recordFailedCallback,
- *      kept KEEP_FAILED_AGE), else by the de-duplication claim (kept DEDUP_WINDOW);
+ *   1. each destination's delivery job, by its id derived from the event id (deliveryJobId), and the
+ *      event's record (an event delivered inline has no delivery job: the record says so);
+ *   2. the callback job, named by a delivery job or the record, else by the failure index
+ *      (recordFailedCallback, kept KEEP_FAILED_AGE), else by the de-duplication claim (kept DEDUP_WINDOW);
  *   3. else, a bounded scan of the newest unfinished and failed callback jobs.
  */
 export async function findEventJobs(
@@ -84,25 +93,26 @@ export async function findEventJobs(
   let removed: string | null = null;
   for (const eventId of candidates) {
     const jobs = await jobsOf(relay, eventId);
-    if (jobs.callback || jobs.deliveries.size > 0) return jobs;
+    if (jobs.callback || jobs.deliveries.size > 0 || jobs.record) return jobs;
     removed ??= jobs.removedCallbackJobId;
   }
   const scanned = await scanCallbacks(relay, new Set(candidates));
   if (scanned) {
     const eventId = callbackEventId(scanned.data)!;
-    return { eventId, callback: scanned, deliveries: new Map(), removedCallbackJobId: null };
+    return { eventId, callback: scanned, deliveries: new Map(), removedCallbackJobId: null, record: null };
   }
   return removed ? { removed } : null;
 }
 
 async function jobsOf(relay: RelayQueues, eventId: string): Promise<EventJobs> {
   const jobId = deliveryJobId(eventId);
-  const found = await Promise.all(
-    [...relay.deliveries].map(async ([name, queue]) => [name, await queue.getJob(jobId)] as const),
-  );
+  const [found, record] = await Promise.all([
+    Promise.all([...relay.deliveries].map(async ([name, queue]) => [name, await queue.getJob(jobId)] as const)),
+    readEventRecord(relay.redis, relay.prefix, eventId),
+  ]);
   const deliveries = new Map<string, Job<DeliveryJobData>>();
   for (const [name, job] of found) if (job) deliveries.set(name, job);
-  let callbackJobId = [...deliveries.values()][0]?.data.callbackJobId ?? null;
+  let callbackJobId = [...deliveries.values()][0]?.data.callbackJobId ?? record?.summary?.callbackJobId ?? null;
   if (!callbackJobId) {
     // Two GETs, not an MGET: on a Cluster both keys share the hash-tagged prefix, but a plain
     // prefix would put them in different slots.
@@ -118,6 +128,7 @@ async function jobsOf(relay: RelayQueues, eventId: string): Promise<EventJobs> {
     callback,
     deliveries,
     removedCallbackJobId: callbackJobId && !callback ? callbackJobId : null,
+    record,
   };
 }
 
@@ -158,13 +169,21 @@ export async function findEvent(relay: RelayQueues, query: string): Promise<Even
   const firstDelivery = [...jobs.deliveries.values()][0];
   const event = firstDelivery?.data.event ?? (jobs.callback ? eventOfCallback(jobs.callback) : null);
   const deliveries: DeliveryView[] = [];
+  const attempts = jobs.record?.attempts ?? [];
   for (const name of relay.deliveries.keys()) {
     const job = jobs.deliveries.get(name);
+    const status = jobs.record?.destinations[name] ?? null;
+    const own = attempts.filter((a) => a.destination === name);
     if (!job) {
-      deliveries.push(noDelivery(name, whyNoDelivery(name, callback)));
+      deliveries.push(
+        status && status.state !== "filtered"
+          ? recordedDelivery(name, status, own)
+          : noDelivery(name, whyNoDelivery(name, callback, status?.reason ?? null)),
+      );
       continue;
     }
-    const view = await deliveryView(name, job);
+    const view = await deliveryView(name, job, own);
+    view.recorded = status;
     view.log = await lastLogLines(relay.deliveries.get(name)!, view.jobId!);
     deliveries.push(view);
   }
@@ -182,6 +201,7 @@ export async function findEvent(relay: RelayQueues, query: string): Promise<Even
         ? `callback job ${jobs.removedCallbackJobId} removed by retention`
         : "callback job not found (removed by retention)",
     deliveries,
+    attempts,
   };
 }
 
@@ -191,7 +211,8 @@ async function lastLogLines(queue: Queue, jobId: string): Promise<string[]> {
   return (await queue.getJobLogs(jobId, -LOG_LINES, -1, true)).logs;
 }
 
-function whyNoDelivery(destination: string, callback: CallbackView | null): string {
+function whyNoDelivery(destination: string, callback: CallbackView | null, filteredBecause: string | null): string {
+  if (filteredBecause) return `not wanted: ${filteredBecause}`;
   if (!callback) return "no delivery job (removed by retention, or never queued)";
   if (callback.state === "failed") return "none: the callback job failed before its fan-out";
   if (callback.state !== "completed") return "no delivery job yet: the callback job has not fanned out";

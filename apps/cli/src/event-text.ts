@@ -24,7 +24,7 @@ export function eventText(report: EventReport): string[] {
       report.deliveries.map((d) => [
         d.destination,
         d.state,
-        d.state === "none" ? null : `${d.attempts}/${d.maxAttempts}`,
+        d.state === "none" ? null : d.maxAttempts > 0 ? `${d.attempts}/${d.maxAttempts}` : String(d.attempts),
         d.lastStatus,
         d.deliveredAt,
         d.webhookId,
@@ -33,5 +33,12 @@ export function eventText(report: EventReport): string[] {
     ),
   );
   for (const d of report.deliveries) for (const line of d.log) lines.push(`${d.destination} log: ${line}`);
+  for (const a of report.attempts) {
+    const answer = a.status !== null ? `${a.status}` : (a.error ?? "no answer");
+    lines.push(
+      `attempt ${a.destination} #${a.attempt}${a.inline ? " (inline)" : ""}: ${a.outcome}, ${answer}, ${a.durationMs} ms, at ${a.at}` +
+        (a.retryAfterMs !== null ? `, Retry-After ${a.retryAfterMs} ms` : ""),
+    );
+  }
   return lines;
 }

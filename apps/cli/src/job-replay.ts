@@ -1,6 +1,13 @@
-import { replayWebhookId, type CallbackJobData, type DeliveryJobData } from "@yuju-relay/queue";
-import type { Job } from "bullmq";
+import {
+  deliveryJob,
+  replayWebhookId,
+  type CallbackJobData,
+  type DeliveryJobData,
+  type DeliveryPolicy,
+} from "@yuju-relay/queue";
+import type { Job, Queue } from "bullmq";
 import { oneLine } from "./cli-error.ts";
+import { eventOfCallback } from "./job-views.ts";
 
 export type ReplayOutcome =
   | { status: "replayed"; how: string; webhookId: string | null }
@@ -48,6 +55,11 @@ export async function replayJob(
     let webhookId: string | null = null;
     let how = state === "delayed" ? "promoted: delivers now" : `${state} job moved back to wait`;
     if (delivery) {
+      // A job whose inline attempt failed for good fails unsent until a replay: this one sends.
+      if (job.data.failedInline) {
+        const { failedInline: _refused, ...data } = job.data;
+        await job.updateData(data);
+      }
       webhookId = job.data.webhookId ?? job.data.event.id;
       if (request.asNew) {
         const replay = (job.data.asNewReplays ?? 0) + 1;
@@ -65,6 +77,46 @@ export async function replayJob(
     const at = (request.now ?? (() => new Date()))().toISOString();
     await job.log(`${at} ${request.commandLine}: ${how}`);
     return { status: "replayed", how, webhookId };
+  } catch (error) {
+    return { status: "error", reason: oneLine(error instanceof Error ? error.message : String(error)) };
+  }
+}
+
+/**
+ * Replays a delivery that has no job: the callback job delivered it inline (or its job was removed
+ * by retention while the record was not). Adds the destination's delivery job, with the usual id,
+ * from the event the callback job carries: from then on it is replayed like any other.
+ */
+export async function replayWithoutJob(
+  queue: Queue<DeliveryJobData>,
+  callback: Job<CallbackJobData>,
+  destination: string,
+  policy: DeliveryPolicy,
+  request: ReplayRequest,
+): Promise<ReplayOutcome> {
+  try {
+    const event = eventOfCallback(callback);
+    if (!event) return { status: "error", reason: "its callback job's body is not a valid event" };
+    const data: DeliveryJobData = {
+      destination,
+      event,
+      receivedAt: callback.data.receivedAt,
+      callbackJobId: callback.id ?? "",
+      messageId: event.type === "message.received" ? event.data.messageId : null,
+    };
+    let how = "delivered inline: a delivery job added";
+    if (request.asNew) {
+      data.asNewReplays = 1;
+      data.webhookId = replayWebhookId(event.id, 1);
+      how += `, as new: webhook-id ${data.webhookId}`;
+    } else {
+      how += `, webhook-id ${event.id} kept`;
+    }
+    const spec = deliveryJob(data, policy);
+    const job = await queue.add(spec.name, spec.data, spec.opts);
+    const at = (request.now ?? (() => new Date()))().toISOString();
+    await job.log(`${at} ${request.commandLine}: ${how}`);
+    return { status: "replayed", how, webhookId: data.webhookId ?? event.id };
   } catch (error) {
     return { status: "error", reason: oneLine(error instanceof Error ? error.message : String(error)) };
   }

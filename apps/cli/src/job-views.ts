@@ -1,5 +1,12 @@
 import { normalizeCallback, type RelayEvent } from "@yuju-relay/protocol";
-import type { CallbackJobData, DeliveryJobData } from "@yuju-relay/queue";
+import {
+  type CallbackJobData,
+  type CallbackJobResult,
+  type DeliveryAttempt,
+  type DeliveryJobData,
+  type DeliveryJobResult,
+  type DestinationStatus,
+} from "@yuju-relay/queue";
 import type { Job } from "bullmq";
 
 /** What `relay` shows of a job's state: BullMQ's, with "retrying" for a delayed job that already failed once. */
@@ -16,7 +23,9 @@ export type ShownState =
 
 export async function shownState(job: Job): Promise<ShownState> {
   const state = await job.getState();
-  if (state === "delayed" && job.attemptsMade > 0) return "retrying";
+  // A delivery job after a failed inline attempt waits for its second attempt: retrying too.
+  const prior = (job.data as Partial<DeliveryJobData> | undefined)?.priorAttempts ?? 0;
+  if (state === "delayed" && job.attemptsMade + prior > 0) return "retrying";
   return state;
 }
 
@@ -27,12 +36,6 @@ export function reasonExcerpt(reason: string | undefined | null, max = EXCERPT):
   if (!reason) return null;
   const line = reason.replace(/\s+/g, " ").trim();
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-}
-
-/** The HTTP status in a delivery's failure ("http://… answered 503: …"); null for a timeout or a refused connection. */
-export function statusInReason(reason: string | undefined | null): number | null {
-  const match = reason ? / answered (\d{3})\b/.exec(reason) : null;
-  return match ? Number(match[1]) : null;
 }
 
 function iso(ms: number | undefined | null): string | null {
@@ -49,15 +52,18 @@ export interface CallbackView {
   maxAttempts: number;
   failedReason: string | null;
   /** What the completed job did: queued, unmatched, handled or duplicate. */
-  outcome: string | null;
-  /** The destinations its fan-out queued the event for, when it completed. */
+  outcome: CallbackJobResult["outcome"] | null;
+  /** The destinations its fan-out sent the event to (inline or through their queues), when it completed. */
   queuedFor: string[] | null;
+  /** Of those, the ones it delivered inline itself. */
+  deliveredInline: string[] | null;
   /** The job's last log lines: each `relay replay` writes one. */
   log: string[];
 }
 
 export async function callbackView(job: Job<CallbackJobData>): Promise<CallbackView> {
-  const result = (job.returnvalue ?? null) as { outcome?: string; destinations?: string[] } | null;
+  const result = (job.returnvalue ?? null) as CallbackJobResult | null;
+  const fannedOut = result && (result.outcome === "queued" || result.outcome === "handled") ? result : null;
   return {
     jobId: job.id ?? "",
     state: await shownState(job),
@@ -67,7 +73,8 @@ export async function callbackView(job: Job<CallbackJobData>): Promise<CallbackV
     maxAttempts: job.opts.attempts ?? 1,
     failedReason: reasonExcerpt(job.failedReason),
     outcome: result?.outcome ?? null,
-    queuedFor: result?.destinations ?? null,
+    queuedFor: fannedOut?.destinations ?? (result ? [] : null),
+    deliveredInline: fannedOut?.delivered ?? null,
     log: [],
   };
 }
@@ -81,8 +88,11 @@ export function eventOfCallback(job: Job<CallbackJobData>): RelayEvent | null {
 export interface DeliveryView {
   destination: string;
   jobId: string | null;
-  /** "none": this destination has no job for the event (see `note`). */
-  state: ShownState | "none";
+  /**
+   * "none": this destination has no job for the event (see `note`); "delivered": delivered inline
+   * by the callback job (no delivery job: the event's record says so).
+   */
+  state: ShownState | "none" | "delivered";
   note: string | null;
   attempts: number;
   maxAttempts: number;
@@ -97,25 +107,68 @@ export interface DeliveryView {
   asNewReplays: number;
   /** The job's last log lines: each `relay replay` writes one. */
   log: string[];
+  /** The event record's word on this destination (state, why, when). */
+  recorded: DestinationStatus | null;
 }
 
-export async function deliveryView(destination: string, job: Job<DeliveryJobData>): Promise<DeliveryView> {
+/**
+ * A destination's delivery job, with its attempts from the event's record: the counts include an
+ * inline attempt made before the job, and the last status is the last attempt's, read as data.
+ */
+export async function deliveryView(
+  destination: string,
+  job: Job<DeliveryJobData>,
+  attempts: readonly DeliveryAttempt[] = [],
+): Promise<DeliveryView> {
   const state = await shownState(job);
-  const result = (job.returnvalue ?? null) as { status?: number; webhookId?: string; deliveredAt?: string } | null;
+  const result = (job.returnvalue ?? null) as DeliveryJobResult | null;
   const completed = state === "completed" && result !== null;
+  const prior = job.data.priorAttempts ?? 0;
+  const last = attempts.at(-1);
   return {
     destination,
     jobId: job.id ?? null,
     state,
     note: null,
-    attempts: job.attemptsMade,
-    maxAttempts: job.opts.attempts ?? 1,
-    lastStatus: completed ? (result.status ?? null) : statusInReason(job.failedReason),
+    // The record counts attempts as made; a job failed unsent (its inline attempt was refused) made none.
+    attempts: last?.attempt ?? prior + job.attemptsMade,
+    maxAttempts: prior + (job.opts.attempts ?? 1),
+    lastStatus: completed ? result.status : (last?.status ?? null),
     answer: completed ? null : reasonExcerpt(job.failedReason),
     deliveredAt: completed ? (result.deliveredAt ?? iso(job.finishedOn)) : null,
     webhookId: (completed ? result.webhookId : undefined) ?? job.data.webhookId ?? job.data.event.id,
     asNewReplays: job.data.asNewReplays ?? 0,
     log: [],
+    recorded: null,
+  };
+}
+
+/** A delivery the record knows of and no job holds: delivered inline (or its job removed by retention). */
+export function recordedDelivery(
+  destination: string,
+  status: DestinationStatus,
+  attempts: readonly DeliveryAttempt[],
+): DeliveryView {
+  const last = attempts.at(-1);
+  const delivered = status.state === "delivered";
+  return {
+    destination,
+    jobId: status.jobId,
+    state: delivered ? "delivered" : "none",
+    note: delivered
+      ? last?.inline
+        ? "delivered inline by the callback job"
+        : null
+      : `${status.state}: no job (removed by retention)`,
+    attempts: last?.attempt ?? 0,
+    maxAttempts: 0,
+    lastStatus: last?.status ?? null,
+    answer: delivered ? null : reasonExcerpt(status.reason),
+    deliveredAt: delivered ? status.at : null,
+    webhookId: last?.webhookId ?? null,
+    asNewReplays: 0,
+    log: [],
+    recorded: status,
   };
 }
 
@@ -133,5 +186,6 @@ export function noDelivery(destination: string, note: string): DeliveryView {
     webhookId: null,
     asNewReplays: 0,
     log: [],
+    recorded: null,
   };
 }

@@ -1,4 +1,4 @@
-import { ConfigError, destinationNames } from "@yuju-relay/config";
+import { ConfigError, DEFAULT_DELIVERY_ATTEMPTS, DEFAULT_DESTINATION, readRelayConfig } from "@yuju-relay/config";
 import {
   createCallbackQueue,
   createDeliveryQueue,
@@ -6,6 +6,7 @@ import {
   isConnected,
   type CallbackJobData,
   type DeliveryJobData,
+  type DeliveryPolicy,
   type RedisClient,
 } from "@yuju-relay/queue";
 import type { Queue } from "bullmq";
@@ -20,6 +21,8 @@ export interface RelayQueues {
   callbacks: Queue<CallbackJobData>;
   /** Every configured destination's queue (disabled ones too: they may still hold jobs), by name. */
   deliveries: ReadonlyMap<string, Queue<DeliveryJobData>>;
+  /** Each destination's attempts and backoff: what a replay's new delivery job gets. */
+  policies: ReadonlyMap<string, DeliveryPolicy>;
   retention: { completedMs: number; failedMs: number };
   close(): Promise<void>;
 }
@@ -65,9 +68,18 @@ async function connect(config: CliConfig): Promise<RedisClient> {
 }
 
 export async function openRelayQueues(config: CliConfig): Promise<RelayQueues> {
-  let names: string[];
+  let policies: Map<string, DeliveryPolicy>;
   try {
-    names = destinationNames(config.RELAY_CONFIG);
+    const defaults = {
+      timeoutMs: 10_000,
+      attempts: DEFAULT_DELIVERY_ATTEMPTS,
+      retry: { baseDelayMs: config.RETRY_BASE_DELAY, maxDelayMs: config.RETRY_MAX_DELAY },
+    };
+    // Names and shapes only: the CLI never signs, so secrets are neither needed nor read.
+    const destinations = config.RELAY_CONFIG
+      ? readRelayConfig(config.RELAY_CONFIG, { env: {}, resolveSecrets: false, defaults })
+      : [{ name: DEFAULT_DESTINATION, ...defaults }];
+    policies = new Map(destinations.map((d) => [d.name, { attempts: d.attempts, retry: d.retry }]));
   } catch (error) {
     if (error instanceof ConfigError) throw new CliError(configErrorLine(error), EXIT.config);
     throw error;
@@ -75,13 +87,16 @@ export async function openRelayQueues(config: CliConfig): Promise<RelayQueues> {
   const redis = await connect(config);
   const prefix = config.QUEUE_PREFIX;
   const callbacks = createCallbackQueue(redis, prefix);
-  const deliveries = new Map(names.map((name) => [name, createDeliveryQueue(redis, prefix, name)] as const));
+  const deliveries = new Map(
+    [...policies.keys()].map((name) => [name, createDeliveryQueue(redis, prefix, name)] as const),
+  );
   for (const queue of [callbacks, ...deliveries.values()]) queue.on("error", () => {});
   return {
     redis,
     prefix,
     callbacks,
     deliveries,
+    policies,
     retention: { completedMs: config.KEEP_COMPLETED_AGE, failedMs: config.KEEP_FAILED_AGE },
     async close() {
       await Promise.all([callbacks, ...deliveries.values()].map((q) => q.close().catch(() => {})));

@@ -28,10 +28,19 @@ const workerFields = {
    */
   WORKER_CONCURRENCY: envInt({ default: 16, min: 1, max: 1_000 }),
   /**
+   * How long the callback job's inline first attempt to a destination may take before the delivery
+   * is handed to the destination's queue (the attempt then counts as its first, a timeout). Short:
+   * a slow destination must not hold the callback job; its queue retries it with its full timeout.
+   * `0` turns inline delivery off: every delivery is a job in its destination's queue (so does
+   * DEDUP_WINDOW=0: see there).
+   */
+  INLINE_TIMEOUT: envDurationMs({ default: "1s" }),
+  /**
    * How long a delivered event's id is remembered, so that the platform's redelivery of it is
    * dropped. Longer than the platform's retry horizon (minutes) with a wide margin. `0` turns
    * de-duplication off: it saves a Redis round trip per batch of jobs, and a redelivery is still
-   * not delivered twice to a destination while that destination's job for the event is retained.
+   * not delivered twice to a destination while that destination's job for the event is retained:
+   * the deliveries then all go through their queues (no inline first attempt, INLINE_TIMEOUT).
    */
   DEDUP_WINDOW: envDurationMs({ default: "24h" }).refine(
     (ms) => ms === 0 || ms >= 1_000,

@@ -2,7 +2,7 @@ import type { Destination, DestinationFilter } from "@yuju-relay/config";
 import { normalizeCallback, type RelayEvent } from "@yuju-relay/protocol";
 import { memberLeftCallback, messageCallback, type MessageShape } from "@yuju-relay/testing";
 import { describe, expect, it } from "vitest";
-import { matchesFilter, wantsEvent } from "./destination-filter.ts";
+import { matchesFilter, wantsEvent, whyNotWanted } from "./destination-filter.ts";
 
 function event(kind: "message" | "room_members", raw: string): RelayEvent {
   const normalized = normalizeCallback(kind, JSON.parse(raw));
@@ -55,5 +55,19 @@ describe("filters", () => {
     expect(wantsEvent(destination({ events: ["message.received"] }), roomLeft)).toBe(false);
     expect(wantsEvent(destination({ enabled: false }), message())).toBe(false);
     expect(wantsEvent(destination({ filter: { isGroup: false } }), message())).toBe(true);
+  });
+});
+
+describe("whyNotWanted", () => {
+  it("names the condition that excluded the event", () => {
+    expect(whyNotWanted(destination({ events: ["message.received"] }), roomLeft)).toBe(
+      "events: room.members_left not in [message.received]",
+    );
+    expect(whyNotWanted(destination({ filter: { kinds: ["text"] } }), message({ type: 6 }))).toBe(
+      "filter.kinds: image not in [text]",
+    );
+    expect(whyNotWanted(destination({ filter: { isGroup: true } }), message())).toBe("filter.isGroup: false, not true");
+    expect(whyNotWanted(destination({ enabled: false }), message())).toBe("disabled");
+    expect(whyNotWanted(destination({ filter: { kinds: ["text"] } }), message())).toBeNull();
   });
 });

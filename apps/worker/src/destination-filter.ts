@@ -36,29 +36,53 @@ function fieldsOf(event: RelayEvent): FilterFields {
   return { chatId: d.room.chatId, roomId: d.room.id, botId: d.bot.wxid };
 }
 
-const anyOf = <T>(list: readonly T[] | undefined, value: T | null | undefined) =>
-  list === undefined || (value !== null && value !== undefined && list.includes(value));
-const equals = (wanted: boolean | undefined, value: boolean | undefined) =>
-  wanted === undefined || (value !== undefined && value === wanted);
+const list = (values: readonly unknown[]) => `[${values.join(", ")}]`;
+const shown = (value: unknown) => (value === null || value === undefined ? "none" : String(value));
+
+/** The first condition of the filter the event fails, as `filter.kinds: image not in [text]`; null when it holds. */
+export function failedCondition(filter: DestinationFilter, event: RelayEvent): string | null {
+  const f = fieldsOf(event);
+  const inList = <T>(key: string, wanted: readonly T[] | undefined, value: T | null | undefined) =>
+    wanted === undefined || (value !== null && value !== undefined && wanted.includes(value))
+      ? null
+      : `filter.${key}: ${shown(value)} not in ${list(wanted)}`;
+  const equal = (key: string, wanted: boolean | undefined, value: boolean | undefined) =>
+    wanted === undefined || (value !== undefined && value === wanted)
+      ? null
+      : `filter.${key}: ${shown(value)}, not ${wanted}`;
+  return (
+    inList("kinds", filter.kinds as readonly string[] | undefined, f.kind) ??
+    equal("isSelf", filter.isSelf, f.isSelf) ??
+    equal("isGroup", filter.isGroup, f.isGroup) ??
+    equal("mentionSelf", filter.mentionSelf, f.mentionSelf) ??
+    inList("chatIds", filter.chatIds, f.chatId) ??
+    inList("roomIds", filter.roomIds, f.roomId) ??
+    inList("botIds", filter.botIds, f.botId) ??
+    inList("sources", filter.sources, f.source) ??
+    (filter.textMatches === undefined || (typeof f.text === "string" && filter.textMatches.test(f.text))
+      ? null
+      : `filter.textMatches: ${typeof f.text === "string" ? "text" : "no text"} does not match ${filter.textMatches}`)
+  );
+}
 
 export function matchesFilter(filter: DestinationFilter, event: RelayEvent): boolean {
-  const f = fieldsOf(event);
-  return (
-    anyOf(filter.kinds as readonly string[] | undefined, f.kind) &&
-    equals(filter.isSelf, f.isSelf) &&
-    equals(filter.isGroup, f.isGroup) &&
-    equals(filter.mentionSelf, f.mentionSelf) &&
-    anyOf(filter.chatIds, f.chatId) &&
-    anyOf(filter.roomIds, f.roomId) &&
-    anyOf(filter.botIds, f.botId) &&
-    anyOf(filter.sources, f.source) &&
-    (filter.textMatches === undefined || (typeof f.text === "string" && filter.textMatches.test(f.text)))
-  );
+  return failedCondition(filter, event) === null;
+}
+
+/**
+ * Why a destination does not want the event (`events: room.members_left not in [message.received]`,
+ * `filter.kinds: image not in [text]`, `disabled`), or null when it does: what the event's record
+ * shows for it.
+ */
+export function whyNotWanted(destination: Destination, event: RelayEvent): string | null {
+  if (!destination.enabled) return "disabled";
+  if (destination.events && !destination.events.includes(event.type)) {
+    return `events: ${event.type} not in ${list(destination.events)}`;
+  }
+  return destination.filter === null ? null : failedCondition(destination.filter, event);
 }
 
 /** An enabled destination wants the event when its `events` list (if any) has the type and its filter (if any) holds. */
 export function wantsEvent(destination: Destination, event: RelayEvent): boolean {
-  if (!destination.enabled) return false;
-  if (destination.events && !destination.events.includes(event.type)) return false;
-  return destination.filter === null || matchesFilter(destination.filter, event);
+  return whyNotWanted(destination, event) === null;
 }

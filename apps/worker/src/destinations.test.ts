@@ -1,7 +1,7 @@
 import { eventually, memberLeftCallback, messageCallback, startReceiver, type Receiver } from "@yuju-relay/testing";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { CallbackJobResult } from "./process-callback.ts";
+import { readEventRecord, type CallbackJobResult } from "@yuju-relay/queue";
 import { acceptedIds, secretFor, startRelayStack } from "./testing/relay-stack.ts";
 
 type Stack = Awaited<ReturnType<typeof startRelayStack>>;
@@ -86,11 +86,19 @@ describe("three destinations with different filters (two worker processes)", () 
     expect(() =>
       new Webhook(secretFor("refunds")).verify(delivery.raw, delivery.headers as Record<string, string>),
     ).toThrow();
-    // The job in each queue is named and identified after the event, for a person and for `relay event`.
-    const job = await stack.deliveries.get("texts")!.getJob("msg_f-4");
-    expect(job?.name).toBe("message.received msg_f-4");
-    expect(job?.data).toMatchObject({ destination: "texts", messageId: "f-4" });
-    expect(JSON.stringify(job?.data)).not.toMatch(/whsec_/);
+    // Delivered inline: no delivery job, and the event's record says what each destination did with it,
+    // a filter's exclusion by the condition that excluded it.
+    expect(await stack.deliveries.get("texts")!.getJob("msg_f-4")).toBeUndefined();
+    const record = await eventually(async () => {
+      const found = await readEventRecord(stack.redis, stack.prefix, "msg_f-2");
+      expect(found?.destinations.refunds?.state).toBe("delivered");
+      return found!;
+    });
+    expect(record.summary).toMatchObject({ id: "msg_f-2", messageId: "f-2" });
+    expect(record.destinations.texts).toMatchObject({ state: "filtered" });
+    expect(record.destinations.texts?.reason).toMatch(/^filter\./);
+    expect(record.attempts).toMatchObject([{ destination: "refunds", attempt: 1, inline: true, outcome: "delivered" }]);
+    expect(JSON.stringify(record)).not.toMatch(/whsec_/);
   });
 });
 

@@ -88,6 +88,7 @@ describe("ordered delivery per conversation (real Redis, in-process worker)", ()
     attempts: number,
     env: Record<string, string> = {},
     handlers: EventHandlers = {},
+    retry?: Destination["retry"],
   ) {
     const prefix = uniquePrefix("ordered");
     const config = parseEnv(workerEnv, {
@@ -97,7 +98,7 @@ describe("ordered delivery per conversation (real Redis, in-process worker)", ()
       ...env,
     });
     const worker = await startWorker(config, silent, {
-      destinations: [orderedDestination(receiver.url, onFailure, attempts)],
+      destinations: [{ ...orderedDestination(receiver.url, onFailure, attempts), ...(retry ? { retry } : {}) }],
       handlers,
     });
     const callbacks = new Queue<CallbackJobData>(CALLBACK_QUEUE, { connection: redis, prefix });
@@ -264,5 +265,36 @@ describe("ordered delivery per conversation (real Redis, in-process worker)", ()
     expect(receiver.deliveries.some((d) => idOf(d.body) === "f-2")).toBe(false);
     firstFails = false;
     await eventually(() => expect(firstAccepted(receiver, "chat-f")).toEqual(["f-1", "f-2"]));
+  });
+
+  it("replaying an old event neither promotes the conversation's head nor cuts short its backoff", async () => {
+    const { callbacks, deliveries } = await start("block", 5, {}, {}, { baseDelayMs: 60_000, maxDelayMs: 60_000 });
+    await post(callbacks, [message("chat-replay", "old-1")]);
+    const old = await eventually(async () => {
+      const job = await deliveries.getJob(deliveryJobId("msg_old-1"));
+      expect(await job?.getState()).toBe("completed");
+      return job!;
+    });
+    // The next event of the conversation fails once: the head now waits a minute for its retry.
+    receiver.answer = (body) => (idOf(body) === "old-2" ? 503 : 200);
+    await post(callbacks, [message("chat-replay", "old-2")]);
+    await eventually(async () => {
+      const head = await deliveries.getJob(deliveryJobId("msg_old-2"));
+      expect(head?.attemptsMade).toBe(1);
+      expect(await head?.getState()).toBe("delayed");
+    });
+    const firstFinish = old.finishedOn!;
+    // What `relay replay` does to a completed delivery: back to wait, attempts reset.
+    await old.retry("completed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+    await eventually(async () => {
+      const again = await deliveries.getJob(deliveryJobId("msg_old-1"));
+      expect(await again?.getState()).toBe("completed");
+      expect(again!.finishedOn).toBeGreaterThan(firstFinish);
+    });
+    expect(receiver.deliveries.filter((d) => messageIdOf(d) === "old-1")).toHaveLength(2);
+    // The replay ended no turn: the head still waits for its backoff, untouched.
+    const head = await deliveries.getJob(deliveryJobId("msg_old-2"));
+    expect(await head?.getState()).toBe("delayed");
+    expect(receiver.deliveries.filter((d) => messageIdOf(d) === "old-2")).toHaveLength(1);
   });
 });

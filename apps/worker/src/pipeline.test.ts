@@ -1,7 +1,13 @@
 import { parseEnv } from "@yuju-relay/config";
 import { ingressEnv, startIngress } from "@yuju-relay/ingress";
 import { createLogger } from "@yuju-relay/logging";
-import { CALLBACK_QUEUE, deliveryQueueName, type CallbackJobData, type DeliveryJobData } from "@yuju-relay/queue";
+import {
+  CALLBACK_QUEUE,
+  deliveryQueueName,
+  readEventRecord,
+  type CallbackJobData,
+  type DeliveryJobData,
+} from "@yuju-relay/queue";
 import {
   eventually,
   loadFixtures,
@@ -57,6 +63,8 @@ async function startPipeline(receiver: Receiver, extraWorkerEnv: Record<string, 
     worker,
     queue,
     deliveries,
+    redis,
+    prefix,
     async close() {
       await ingress.close();
       await worker.close();
@@ -179,7 +187,16 @@ describe("pipeline: retries, failures and duplicates", () => {
       "duplicate",
       "queued",
     ]);
-    await eventually(async () => expect(await pipeline.deliveries.getCompletedCount()).toBe(1));
+    // Delivered inline by the job that took it: the event's record says so, no delivery job was needed.
+    const record = await eventually(async () => {
+      const found = await readEventRecord(pipeline.redis, pipeline.prefix, "msg_dup-1");
+      expect(found?.destinations.default?.state).toBe("delivered");
+      return found!;
+    });
+    expect(record.attempts).toMatchObject([
+      { destination: "default", attempt: 1, inline: true, status: 200, outcome: "delivered" },
+    ]);
+    expect(await pipeline.deliveries.getJob("msg_dup-1")).toBeUndefined();
     expect(receiver.deliveries.filter((d) => d.headers["webhook-id"] === "msg_dup-1")).toHaveLength(1);
   });
 

@@ -5,6 +5,7 @@ import {
   CALLBACK_QUEUE,
   callbackJobOptions,
   deliveryQueueName,
+  readEventRecord,
   type CallbackJobData,
   type DeliveryJobData,
 } from "@yuju-relay/queue";
@@ -102,7 +103,7 @@ describe("a worker child process against hostile ids and a refusing endpoint", (
     });
   });
 
-  it("keeps the status and the first 300 bytes of a refusal, cut on a character, in the failed job and its log line", async () => {
+  it("keeps the status and the first KB of a refusal, cut on a character, in the failed job and its log line", async () => {
     await queue.add("message", messageJob("refuse-客户-1"), callbackJobOptions("message"));
     await queue.add("room_members", roomJob("room-refuse-1"), callbackJobOptions("room_members"));
     const failed = await eventually(async () => {
@@ -114,10 +115,15 @@ describe("a worker child process against hostile ids and a refusing endpoint", (
       expect(job.attemptsMade).toBe(1);
       const excerpt = /answered 422: (.*) \(not retried\)$/s.exec(job.failedReason)?.[1] ?? "";
       expect(excerpt.startsWith('{"error":"customer id missing in CRM"')).toBe(true);
-      expect(Buffer.byteLength(excerpt)).toBeLessThanOrEqual(300);
-      expect(Buffer.byteLength(excerpt)).toBeGreaterThan(290);
+      expect(Buffer.byteLength(excerpt)).toBeLessThanOrEqual(1024);
+      expect(Buffer.byteLength(excerpt)).toBeGreaterThan(1014);
       expect(excerpt).not.toContain("\uFFFD");
     }
+    // The attempt, as data: the status and the answer's start are fields, not parsed from the reason.
+    const record = await readEventRecord(redis, prefix, messageEventId("refuse-客户-1"));
+    expect(record?.attempts).toMatchObject([{ attempt: 1, status: 422, error: null, outcome: "failed" }]);
+    expect(record?.attempts[0]?.responseExcerpt?.startsWith('{"error":"customer id missing in CRM"')).toBe(true);
+    expect(record?.destinations.default).toMatchObject({ state: "failed", jobId: expect.any(String) });
     const lines = await eventually(() => {
       const found = worker.logs.filter((l) => l.msg === "delivery failed (kept for replay)");
       expect(found).toHaveLength(2);

@@ -2,38 +2,41 @@ import type { Destination } from "@yuju-relay/config";
 import type { EventHandler, EventHandlers } from "@yuju-relay/handlers";
 import type { Logger } from "@yuju-relay/logging";
 import { normalizeCallback, type RelayEvent, type RelayEventType } from "@yuju-relay/protocol";
-import type { CallbackJobData, EventClaims } from "@yuju-relay/queue";
+import {
+  eventSummary,
+  readDestinationStatuses,
+  type CallbackJobData,
+  type CallbackJobResult,
+  type DestinationStatus,
+  type EventClaims,
+  type RedisClient,
+} from "@yuju-relay/queue";
 import { UnrecoverableError, type Job } from "bullmq";
-import { wantsEvent } from "./destination-filter.ts";
-import type { EnqueueDeliveries } from "./enqueue-deliveries.ts";
+import { whyNotWanted } from "./destination-filter.ts";
 import { eventSubject } from "./event-subject.ts";
+import type { FanOut } from "./fan-out.ts";
 import { JobContext } from "./handler-context.ts";
-
-/** What a callback job leaves as its result, visible in the dashboard. */
-export type CallbackJobResult =
-  /** Queued for these destinations (their filters matched). */
-  | { outcome: "queued"; eventId: string; type: string; destinations: string[] }
-  /** No destination wanted it: completed, on purpose. */
-  | { outcome: "unmatched"; eventId: string; type: string; reason: string }
-  /** A code handler (HANDLERS_MODULE) took it; `destinations` are those it delivered to. */
-  | { outcome: "handled"; eventId: string; type: string; destinations: string[]; result: unknown }
-  /** A platform redelivery of an event another job already took. */
-  | { outcome: "duplicate"; eventId: string; firstJobId: string };
 
 /**
  * One callback job: validate and normalize it, drop it if its event was already taken by another
  * job (a platform redelivery; unless de-duplication is off), then hand the event to its code
- * handler if there is one, else queue it for every destination that wants it.
+ * handler if there is one, else fan it out to every destination that wants it (fan-out.ts: inline
+ * first attempts, the rest to the destinations' queues, the event's record).
+ *
+ * A job that runs again (it failed, or its worker died) first reads what the event's record says of
+ * each destination, so that it does not send again what was delivered: one read, only then.
  */
 export function createCallbackProcessor(deps: {
   destinations: readonly Destination[];
   handlers: EventHandlers;
-  enqueue: EnqueueDeliveries;
+  fanOut: FanOut;
   /** Null when de-duplication is off (DEDUP_WINDOW=0). */
   claims: EventClaims | null;
+  redis: RedisClient;
+  prefix: string;
   logger: Logger;
 }) {
-  const { destinations, handlers, enqueue, claims, logger } = deps;
+  const { destinations, handlers, fanOut, claims, redis, prefix, logger } = deps;
   const byName = new Map(destinations.map((d) => [d.name, d]));
   const enabled = destinations.filter((d) => d.enabled);
   const noDestinationReason = destinations.length === 0 ? "no destination is configured" : "no destination wants it";
@@ -54,27 +57,50 @@ export function createCallbackProcessor(deps: {
       );
       return { outcome: "duplicate", eventId: event.id, firstJobId: claim.ownerJobId };
     }
+    const source = { callbackJobId: jobId, receivedAt: job.data.receivedAt };
+    const summary = eventSummary(event, job.data.receivedAt, jobId);
+    // Run again (a retry, or after its worker died: BullMQ counts every start).
+    const rerun = job.attemptsMade > 0 || (job.attemptsStarted ?? 0) > 1;
+    const previous: Record<string, DestinationStatus> | null = rerun
+      ? await readDestinationStatuses(redis, prefix, event.id)
+      : null;
 
     const handler = handlers[event.type] as EventHandler<RelayEventType> | undefined;
     if (handler) {
-      const context = new JobContext(logger, event, byName, enqueue, jobId, job.attemptsMade + 1, job.data.receivedAt);
+      const context = new JobContext(logger, event, byName, fanOut, source, summary, previous, job.attemptsMade + 1);
       const result = await handler(event as never, context);
+      await context.recordIfUntouched();
       return {
         outcome: "handled",
         eventId: event.id,
         type: event.type,
         destinations: context.deliveredTo,
+        delivered: context.deliveredInline,
+        queued: context.queued,
         result: result ?? null,
       };
     }
 
-    const matching = enabled.filter((d) => wantsEvent(d, event));
-    if (matching.length === 0) {
+    const wanted: Destination[] = [];
+    const filtered: Array<{ name: string; reason: string }> = [];
+    for (const d of enabled) {
+      const why = whyNotWanted(d, event);
+      if (why === null) wanted.push(d);
+      else filtered.push({ name: d.name, reason: why });
+    }
+    const dispatched = await fanOut({ event, wanted, filtered, source, summary, previous });
+    if (wanted.length === 0) {
       if (destinations.length === 0 && logger.isLevelEnabled("info")) logEvent(logger, jobId, event);
       return { outcome: "unmatched", eventId: event.id, type: event.type, reason: noDestinationReason };
     }
-    await enqueue(event, matching, { callbackJobId: jobId, receivedAt: job.data.receivedAt });
-    return { outcome: "queued", eventId: event.id, type: event.type, destinations: matching.map((d) => d.name) };
+    return {
+      outcome: "queued",
+      eventId: event.id,
+      type: event.type,
+      destinations: wanted.map((d) => d.name),
+      delivered: dispatched.delivered,
+      queued: dispatched.queued,
+    };
   };
 }
 

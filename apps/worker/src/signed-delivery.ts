@@ -4,9 +4,16 @@ import { StringDecoder } from "node:string_decoder";
 import { urlToHttpOptions } from "node:url";
 import { toEnvelope, type RelayEvent } from "@yuju-relay/protocol";
 import { answerPolicy } from "@yuju-relay/queue";
-import { UnrecoverableError } from "bullmq";
 import { Webhook } from "standardwebhooks";
-import { DestinationGone, DestinationRateLimited, parseRetryAfter, RetryableDeliveryError } from "./delivery-errors.ts";
+import {
+  DeliveryRefused,
+  DestinationGone,
+  DestinationRateLimited,
+  errorClassOf,
+  parseRetryAfter,
+  RetryableDeliveryError,
+  type AttemptFacts,
+} from "./delivery-errors.ts";
 
 export interface DeliveryTarget {
   url: string;
@@ -20,11 +27,14 @@ export interface DeliveryTarget {
 export interface DeliveryResult {
   status: number;
   durationMs: number;
+  /** The attempt as data (event-record.ts). */
+  facts: AttemptFacts;
 }
 
 interface Answer {
   status: number;
   retryAfter: string | null;
+  location: string | null;
   text: string;
 }
 
@@ -32,7 +42,9 @@ interface Answer {
  * Delivers an event to one destination by the Standard Webhooks spec, signed with that
  * destination's secret. `webhook-id` is the event's id, the same on every retry and on a platform
  * redelivery, so the receiver can de-duplicate. What each answer means is the job catalog's
- * `answerPolicy`; timeouts and connection errors are retried. node:http with a keep-alive agent rather than fetch: at a thousand deliveries a second
+ * `answerPolicy`; timeouts and connection errors are retried. Each result and each error carries the
+ * attempt as data (`facts`: status or error class, Retry-After, the answer's first KB), never only a
+ * sentence. node:http with a keep-alive agent rather than fetch: at a thousand deliveries a second
  * fetch's per-request objects were the worker's largest cost (see docs/performance.md).
  */
 export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }: DeliveryTarget) {
@@ -47,7 +59,7 @@ export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }
   // Parsed once: node:http would turn the URL into these options on every request.
   const requestOptions = { ...urlToHttpOptions(target), method: "POST", agent };
 
-  function post(headers: Record<string, string>, payload: string): Promise<Answer> {
+  function post(headers: Record<string, string>, payload: string, timeoutMs: number): Promise<Answer> {
     return new Promise((resolve, reject) => {
       // Set once the request exists (below); the answer's handlers clear it.
       let deadline: NodeJS.Timeout | undefined = undefined;
@@ -71,6 +83,7 @@ export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }
             settle(resolve)({
               status: res.statusCode ?? 0,
               retryAfter: (res.headers["retry-after"] as string | undefined) ?? null,
+              location: res.headers.location ?? null,
               text: answerExcerpt(Buffer.concat(chunks)),
             }),
           );
@@ -92,20 +105,38 @@ export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }
     });
   }
 
+  /**
+   * One attempt. `attemptTimeoutMs` shortens the destination's timeout: an inline attempt waits
+   * only INLINE_TIMEOUT before it hands the delivery to the destination's queue.
+   */
   return async function deliverEvent(
     event: RelayEvent,
     timestamp: string,
     webhookId: string = event.id,
+    attemptTimeoutMs: number = timeoutMs,
   ): Promise<DeliveryResult> {
+    const now = new Date();
+    const started = performance.now();
+    const facts = (answer: Partial<AttemptFacts>): AttemptFacts => ({
+      at: now.toISOString(),
+      durationMs: Math.round(performance.now() - started),
+      status: null,
+      error: null,
+      retryAfterMs: null,
+      responseExcerpt: null,
+      location: null,
+      ...answer,
+    });
     let payload: string;
     try {
       payload = JSON.stringify(toEnvelope(event, timestamp));
     } catch (error) {
       // The ingress refuses bodies nested too deep to serialize; a job stored by other means might not be.
-      throw new UnrecoverableError(`event cannot be serialized: ${describeError(error)} (not retried)`);
+      throw new DeliveryRefused(
+        `event cannot be serialized: ${describeError(error)} (not retried)`,
+        facts({ error: "other" }),
+      );
     }
-    const now = new Date();
-    const started = performance.now();
     let answer: Answer;
     try {
       answer = await post(
@@ -118,30 +149,44 @@ export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }
           "webhook-signature": signer.sign(webhookId, now, payload),
         },
         payload,
+        Math.min(timeoutMs, attemptTimeoutMs),
       );
     } catch (error) {
       if (error instanceof InvalidDeliveryRequest) {
-        throw new UnrecoverableError(`delivery to ${where} cannot be sent: ${error.message} (not retried)`);
+        throw new DeliveryRefused(
+          `delivery to ${where} cannot be sent: ${error.message} (not retried)`,
+          facts({ error: "other" }),
+        );
       }
-      const cause = error instanceof DeliveryTimeout ? `no answer within ${timeoutMs}ms` : describeError(error);
-      throw new RetryableDeliveryError(`delivery to ${where} failed: ${cause}`);
+      const waited = Math.min(timeoutMs, attemptTimeoutMs);
+      const cause = error instanceof DeliveryTimeout ? `no answer within ${waited}ms` : describeError(error);
+      throw new RetryableDeliveryError(
+        `delivery to ${where} failed: ${cause}`,
+        undefined,
+        facts({ error: errorClassOf(error) }),
+      );
     }
-    const durationMs = Math.round(performance.now() - started);
     const { status, text } = answer;
-    const policy = answerPolicy(status);
-    if (policy === "delivered") return { status, durationMs };
-    const message = `${where} answered ${status}${text ? `: ${text}` : ""}`;
     const retryAfterMs = parseRetryAfter(answer.retryAfter);
+    const answered = facts({
+      status,
+      retryAfterMs: retryAfterMs ?? null,
+      responseExcerpt: text || null,
+      location: status >= 300 && status < 400 ? answer.location : null,
+    });
+    const policy = answerPolicy(status);
+    if (policy === "delivered") return { status, durationMs: answered.durationMs, facts: answered };
+    const message = `${where} answered ${status}${text ? `: ${text}` : ""}`;
     switch (policy) {
       case "rate_limited":
-        if (retryAfterMs !== undefined) throw new DestinationRateLimited(message, retryAfterMs);
-        throw new RetryableDeliveryError(message);
+        if (retryAfterMs !== undefined) throw new DestinationRateLimited(message, retryAfterMs, answered);
+        throw new RetryableDeliveryError(message, undefined, answered);
       case "retry":
-        throw new RetryableDeliveryError(message, retryAfterMs);
+        throw new RetryableDeliveryError(message, retryAfterMs, answered);
       case "gone":
-        throw new DestinationGone(message);
+        throw new DestinationGone(message, answered);
       case "refused":
-        throw new UnrecoverableError(`${message} (not retried)`);
+        throw new DeliveryRefused(`${message} (not retried)`, answered);
     }
   };
 }
@@ -155,10 +200,11 @@ class InvalidDeliveryRequest extends Error {
 }
 
 /**
- * How much of a refusing endpoint's answer goes into the failed job's reason and the log: enough
- * for a sentence such as `{"error":"customer id missing in CRM"}`, not a whole error page.
+ * How much of an endpoint's answer is kept (in the attempt's record, the failed job's reason and
+ * the log): enough for a sentence such as `{"error":"customer id missing in CRM"}` or the start of
+ * an error page, not a whole one.
  */
-const ANSWER_EXCERPT_BYTES = 300;
+export const ANSWER_EXCERPT_BYTES = 1024;
 
 /** The first ANSWER_EXCERPT_BYTES of an answer as text, cut on a character boundary. */
 function answerExcerpt(answer: Buffer): string {

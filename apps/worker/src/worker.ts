@@ -1,49 +1,39 @@
 import { loadDestinations, type Destination } from "@yuju-relay/config";
 import type { EventHandlers } from "@yuju-relay/handlers";
 import type { Logger } from "@yuju-relay/logging";
-import { callbackSubject } from "@yuju-relay/protocol";
 import { createMetricsRegistry, registerQueueMetrics, startOpsServer, type OpsServer } from "@yuju-relay/metrics";
 import {
-  CALLBACK_QUEUE,
-  callbackBackoff,
   COMPLETION_METRICS,
   ConversationOrder,
   createCallbackQueue,
   createDeliveryQueue,
   createWorkerConnection,
   deliveryBackoff,
-  deliveryQueueName,
   EventClaims,
+  EventRecorder,
   FanOutWatermark,
-  isFinalFailure,
-  recordFailedCallback,
   retentionOptions,
   type CallbackJobData,
+  type CallbackJobResult,
   type DeliveryJobData,
+  type DeliveryJobResult,
 } from "@yuju-relay/queue";
-import { UnrecoverableError, Worker, type Job, type Queue } from "bullmq";
+import type { Queue, Worker } from "bullmq";
+import { startCallbackWorker } from "./callback-worker.ts";
 import type { WorkerConfig } from "./config.ts";
-import { createDestinationProcessor, type DeliveryJobResult } from "./deliver-to-destination.ts";
-import { RetryableDeliveryError } from "./delivery-errors.ts";
+import { createDestinationProcessor } from "./deliver-to-destination.ts";
+import { startDeliveryWorker } from "./delivery-worker.ts";
+import { DestinationGates } from "./destination-gates.ts";
+import { DestinationHealth, INLINE_BREAKER } from "./destination-health.ts";
 import { createDeliveryEnqueuer } from "./enqueue-deliveries.ts";
+import { createFanOut } from "./fan-out.ts";
 import { loadHandlersModule } from "./handlers-module.ts";
-import { createCallbackProcessor, type CallbackJobResult } from "./process-callback.ts";
-import { endTurnOfFailed, inConversationOrder } from "./ordered-delivery.ts";
-import { createSignedDelivery } from "./signed-delivery.ts";
+import { OrderedDestination } from "./ordered-delivery.ts";
+import { createCallbackProcessor } from "./process-callback.ts";
+import type { CommonWorkerOptions } from "./readable-failures.ts";
+import { createSignedDelivery, type DeliverEvent } from "./signed-delivery.ts";
 import { createWorkerMetrics, registerPausedGauge } from "./worker-metrics.ts";
 import { createWorkerReadiness } from "./worker-readiness.ts";
-import { eventSubject } from "./event-subject.ts";
-
-/** The ids of a delivery job's event, for log lines; never throws (it runs in event listeners). */
-function deliverySubject(data: Partial<DeliveryJobData> | undefined) {
-  const event = data?.event;
-  if (!event?.id || !event.data) return { eventId: event?.id ?? null, messageId: data?.messageId ?? null };
-  try {
-    return { eventId: event.id, ...eventSubject(event) };
-  } catch {
-    return { eventId: event.id, messageId: data?.messageId ?? null };
-  }
-}
 
 export interface RunningWorker {
   /** The callbacks queue's worker. */
@@ -63,24 +53,6 @@ export interface WorkerOptions {
 }
 
 /**
- * A failure we described ourselves (an invalid body, a refused or failed delivery) is shown in the
- * dashboard by its message alone: its stack trace points into our own code and buries the reason.
- * Anything else (a bug in a handler) keeps its stack.
- */
-function withReadableFailures<Data, Result>(processor: (job: Job<Data>, token?: string) => Promise<Result>) {
-  return async (job: Job<Data>, token?: string) => {
-    try {
-      return await processor(job, token);
-    } catch (error) {
-      if (error instanceof UnrecoverableError || error instanceof RetryableDeliveryError) {
-        error.stack = `${error.name}: ${error.message}`;
-      }
-      throw error;
-    }
-  };
-}
-
-/**
  * The worker process: one BullMQ worker for the callbacks queue (validate, de-duplicate, fan out)
  * and one per enabled destination (signed delivery), each destination with its own concurrency,
  * rate limit and backoff, so that one destination's trouble stays its own.
@@ -97,10 +69,9 @@ export async function startWorker(
   const metrics = createWorkerMetrics(registry);
   const connection = createWorkerConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER });
   connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
-  const claims = config.DEDUP_WINDOW > 0 ? new EventClaims(connection, config.QUEUE_PREFIX, config.DEDUP_WINDOW) : null;
   // Every queue alike: how fast a dead worker's jobs come back, and how many deaths a job survives
   // (config.ts says why); how long finished jobs stay visible.
-  const common = {
+  const common: CommonWorkerOptions = {
     connection,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.WORKER_CONCURRENCY,
@@ -114,120 +85,114 @@ export async function startWorker(
   const callbackQueue = createCallbackQueue(connection, config.QUEUE_PREFIX);
   const deliveryQueues = new Map<string, Queue<DeliveryJobData>>();
   for (const d of enabled) deliveryQueues.set(d.name, createDeliveryQueue(connection, config.QUEUE_PREFIX, d.name));
-  // Ordered destinations (ordering: per-conversation): each conversation's line, and the fan-out barrier.
-  const orders = new Map<string, ConversationOrder>();
-  for (const d of enabled.filter((dest) => dest.ordering)) {
-    orders.set(
-      d.name,
-      new ConversationOrder(connection, deliveryQueues.get(d.name)!, config.QUEUE_PREFIX, d.name, callbackQueue),
-    );
+  // Ordered destinations (ordering: per-conversation): each conversation's turns, and the fan-out barrier.
+  const ordered = new Map<string, OrderedDestination>();
+  const orderedDestinations = enabled.filter((dest) => dest.ordering);
+  if (orderedDestinations.length > 0) {
+    const watermark = new FanOutWatermark(connection, config.QUEUE_PREFIX);
+    for (const d of orderedDestinations) {
+      const order = new ConversationOrder(
+        connection,
+        deliveryQueues.get(d.name)!,
+        config.QUEUE_PREFIX,
+        d.name,
+        callbackQueue,
+      );
+      ordered.set(d.name, new OrderedDestination(d, order, watermark, logger));
+    }
   }
-  const watermark = orders.size > 0 ? new FanOutWatermark(connection, config.QUEUE_PREFIX) : null;
-
-  const callbacks = new Worker<CallbackJobData, CallbackJobResult>(
-    CALLBACK_QUEUE,
-    withReadableFailures(
-      createCallbackProcessor({
-        destinations,
-        handlers,
-        enqueue: createDeliveryEnqueuer(deliveryQueues, orders),
-        claims,
-        logger,
-      }),
-    ),
-    { ...common, settings: { backoffStrategy: callbackBackoff() } },
+  // The record of every event lives as long as the longest-kept of its jobs.
+  const recorder = new EventRecorder(
+    connection,
+    config.QUEUE_PREFIX,
+    Math.max(config.KEEP_COMPLETED_AGE, config.KEEP_FAILED_AGE),
   );
-  callbacks.on("completed", (job, result) => metrics.callbackFinished(job, result.outcome));
-  callbacks.on("failed", (job, error) => {
-    if (!job) return;
-    metrics.callbackFailed(job, error);
-    // So that `relay event <id>` finds a callback job that failed before any delivery existed.
-    recordFailedCallback(connection, config.QUEUE_PREFIX, job, config.KEEP_FAILED_AGE).catch(() => {});
-    const final = isFinalFailure(job, error);
-    logger[final ? "error" : "warn"](
-      {
-        jobId: job.id,
-        kind: job.data?.kind,
-        // A job stored by anything else than the ingress may lack data: a listener must not throw.
-        ...callbackSubject(job.data?.kind, job.data?.body),
-        attempt: job.attemptsMade,
-        err: error.message,
-      },
-      final ? "callback job failed (kept for replay)" : "callback job failed, will retry",
+  const gates = new DestinationGates(connection, deliveryQueues, new Map(enabled.map((d) => [d.name, d])), metrics);
+  // Each batch of claims also reads every destination's pause and rate limit, for the inline fan-out.
+  const claims =
+    config.DEDUP_WINDOW > 0
+      ? new EventClaims(connection, config.QUEUE_PREFIX, config.DEDUP_WINDOW, {
+          queues: gates.watched(),
+          onGates: (states) => gates.observe(states),
+        })
+      : null;
+  const delivers = new Map<string, DeliverEvent>();
+  const healths = new Map<string, DestinationHealth>();
+  const backoffs = new Map<string, ReturnType<typeof deliveryBackoff>>();
+  for (const d of enabled) {
+    delivers.set(
+      d.name,
+      createSignedDelivery({
+        url: d.url,
+        secret: d.secret,
+        timeoutMs: d.timeoutMs,
+        maxSockets: config.WORKER_CONCURRENCY,
+      }),
     );
+    healths.set(
+      d.name,
+      new DestinationHealth(INLINE_BREAKER.failuresToOpen, INLINE_BREAKER.coolDownMs, {
+        max: Math.max(1, Math.floor(config.WORKER_CONCURRENCY / 2)),
+        afterMs: config.INLINE_TIMEOUT / 10,
+      }),
+    );
+    backoffs.set(d.name, deliveryBackoff(d));
+  }
+  const fanOut = createFanOut({
+    delivers,
+    healths,
+    gates,
+    enqueue: createDeliveryEnqueuer(deliveryQueues, ordered),
+    recorder,
+    metrics,
+    logger,
+    inlineTimeoutMs: config.INLINE_TIMEOUT,
+    backoffs,
+    // Without claims (DEDUP_WINDOW=0) two jobs of one redelivered event may run at once: only the
+    // delivery job's id (BullMQ ignores a second add) then keeps the event from going out twice.
+    inline: config.INLINE_TIMEOUT > 0 && claims !== null,
   });
-  callbacks.on("error", (error) => logger.warn({ err: error.message }, "worker error"));
 
+  const callbacks = startCallbackWorker({
+    processor: createCallbackProcessor({
+      destinations,
+      handlers,
+      fanOut,
+      claims,
+      redis: connection,
+      prefix: config.QUEUE_PREFIX,
+      logger,
+    }),
+    queue: callbackQueue,
+    common,
+    keepFailedMs: config.KEEP_FAILED_AGE,
+    metrics,
+    logger,
+  });
   const deliveryWorkers = new Map<string, Worker<DeliveryJobData, DeliveryJobResult>>();
   for (const destination of enabled) {
-    const queue = deliveryQueues.get(destination.name)!;
-    const deliver = createSignedDelivery({
-      url: destination.url,
-      secret: destination.secret,
-      timeoutMs: destination.timeoutMs,
-      maxSockets: config.WORKER_CONCURRENCY,
+    const processor = createDestinationProcessor({
+      destination,
+      deliver: delivers.get(destination.name)!,
+      gates,
+      recorder,
+      metrics,
+      logger,
     });
-    const processor = createDestinationProcessor({ destination, deliver, queue, metrics, logger });
-    const order = orders.get(destination.name);
-    const worker = new Worker<DeliveryJobData, DeliveryJobResult>(
-      deliveryQueueName(destination.name),
-      withReadableFailures(
-        order && watermark ? inConversationOrder(processor, { destination, order, watermark, logger }) : processor,
-      ),
-      {
-        ...common,
-        // BullMQ's limiter holds across every worker of the queue. Without a rateLimit a limit far
-        // above any real rate is still set: a 429's Retry-After (queue.rateLimit) is only honoured
-        // by a worker that has a limiter.
-        limiter: { max: destination.rateLimit ?? 100_000, duration: 1_000 },
-        settings: { backoffStrategy: deliveryBackoff(destination) },
-      },
+    deliveryWorkers.set(
+      destination.name,
+      startDeliveryWorker({
+        destination,
+        processor,
+        queue: deliveryQueues.get(destination.name)!,
+        inLine: ordered.get(destination.name),
+        common,
+        metrics,
+        logger,
+      }),
     );
-    worker.on("failed", (job, error) => {
-      if (!job) return;
-      const final = isFinalFailure(job, error);
-      metrics.delivery(destination.name, final ? "failed" : "retrying");
-      if (final && order) {
-        endTurnOfFailed(destination, order, job, error).catch((err: Error) =>
-          logger.warn(
-            { destination: destination.name, jobId: job.id, err: err.message },
-            "could not end a failed turn",
-          ),
-        );
-      }
-      logger[final ? "error" : "warn"](
-        {
-          destination: destination.name,
-          jobId: job.id,
-          // A job added by anything else than the fan-out may lack data: a listener must not throw.
-          ...deliverySubject(job.data),
-          attempt: job.attemptsMade,
-          err: error.message,
-        },
-        final ? "delivery failed (kept for replay)" : "delivery failed, will retry",
-      );
-    });
-    worker.on("error", (error) => logger.warn({ destination: destination.name, err: error.message }, "worker error"));
-    deliveryWorkers.set(destination.name, worker);
   }
 
-  // Rare (a worker died holding the job): worth a read for the job's ids.
-  const lostWorker = "job lost its worker (lock lapsed): running it again";
-  callbacks.on("stalled", (jobId) => {
-    callbackQueue.getJob(jobId).then(
-      (job) => logger.warn({ jobId, ...(job ? callbackSubject(job.data?.kind, job.data?.body) : {}) }, lostWorker),
-      () => logger.warn({ jobId }, lostWorker),
-    );
-  });
-  for (const [destination, worker] of deliveryWorkers) {
-    const queue = deliveryQueues.get(destination)!;
-    worker.on("stalled", (jobId) => {
-      queue.getJob(jobId).then(
-        (job) => logger.warn({ destination, jobId, ...deliverySubject(job?.data) }, lostWorker),
-        () => logger.warn({ destination, jobId }, lostWorker),
-      );
-    });
-  }
   registerQueueMetrics(registry, [
     { queue: callbackQueue, destination: "" },
     ...[...deliveryQueues].map(([destination, queue]) => ({ queue, destination })),
@@ -257,6 +222,7 @@ export async function startWorker(
       })),
       handlers: Object.keys(handlers),
       deduplication: claims ? `${config.DEDUP_WINDOW}ms` : "off",
+      inlineTimeout: config.INLINE_TIMEOUT || "off",
       lockDuration: config.JOB_LOCK_DURATION,
       maxStalledCount: config.MAX_STALLED_COUNT,
       ops: ops?.url ?? null,

@@ -1,5 +1,5 @@
 export { ConfigError, parseEnv, loadEnvOrExit, exitOnConfigError } from "./parse-env.ts";
-export { checkRedisCluster, envBoolean, envDurationMs, envInt, envList, redisEnv, logLevelEnv } from "./env-fields.ts";
+export { checkRedisCluster, envBoolean, envDurationMs, envInt, redisEnv, logLevelEnv } from "./env-fields.ts";
 export { retentionEnv } from "./retention-env.ts";
 export { DURATION_FORMAT, parseDurationMs } from "./durations.ts";
 export {

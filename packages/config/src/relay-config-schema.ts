@@ -245,4 +245,3 @@ export function relayConfigSchema(options: SchemaOptions) {
     });
 }
 
-export type RelayConfig = z.infer<ReturnType<typeof relayConfigSchema>>;

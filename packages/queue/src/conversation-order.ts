@@ -52,8 +52,10 @@ return redis.call("ZRANGE", KEYS[1], 0, 0)[1] or ""
 `;
 
 // KEYS[1] the conversation's set. ARGV[1] job id. Removes it; returns the head that is now due.
+// A job that was not in line (a replay of a delivered event) ends no turn: false, nothing to
+// promote; else the head would be promoted, cutting short a retrying head's backoff.
 const RELEASE = `
-redis.call("ZREM", KEYS[1], ARGV[1])
+if redis.call("ZREM", KEYS[1], ARGV[1]) == 0 then return false end
 return redis.call("ZRANGE", KEYS[1], 0, 0)[1]
 `;
 
@@ -126,14 +128,23 @@ export class ConversationOrder {
       jobId,
       this.queue.toKey(""),
     );
-    return RESERVATIONS[code] ?? "taken";
+    const reservation = RESERVATIONS[code];
+    // An unknown reply is a script and code out of step: adding nothing would lose the event.
+    if (!reservation) throw new Error(`conversation order: unexpected reservation reply ${String(code)}`);
+    return reservation;
   }
 
   async turn(conversation: string, jobId: string): Promise<Turn> {
-    return TURNS[await this.commands.conversationPosition(this.setKey(conversation), jobId)] ?? "absent";
+    const code = await this.commands.conversationPosition(this.setKey(conversation), jobId);
+    const turn = TURNS[code];
+    if (!turn) throw new Error(`conversation order: unexpected position reply ${String(code)}`);
+    return turn;
   }
 
-  /** Takes the delivery out of the line (delivered, or failed for good and skipped); returns who is next. */
+  /**
+   * Takes the delivery out of the line (delivered, or failed for good and skipped); returns who is
+   * next, or null when the delivery was not in line (then no turn ended).
+   */
   async release(conversation: string, jobId: string): Promise<string | null> {
     return (await this.commands.conversationRelease(this.setKey(conversation), jobId)) ?? null;
   }

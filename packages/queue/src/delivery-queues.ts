@@ -13,11 +13,6 @@ export function deliveryQueueName(destination: string): string {
   return `${DELIVERY_QUEUE_PREFIX}${destination}`;
 }
 
-/** The destination a queue name belongs to, or null for any other queue. */
-export function destinationOfQueue(queueName: string): string | null {
-  return queueName.startsWith(DELIVERY_QUEUE_PREFIX) ? queueName.slice(DELIVERY_QUEUE_PREFIX.length) : null;
-}
-
 // BullMQ job ids must not contain ':' (its key separator) and must not be all digits (those are
 // its own auto-increment ids). Event ids are `msg_<messageId>` or `room_<hash>`; a messageId is
 // whatever the platform sent, so anything outside this set is hashed.

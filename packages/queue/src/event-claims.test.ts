@@ -25,4 +25,25 @@ describe("EventClaims (real Redis)", () => {
     await redis.del(claims.key("msg_w")); // what expiry does at the window's end
     expect(await claims.claim("msg_w", "job-c")).toEqual({ claimed: true });
   });
+
+  it("reads each watched destination queue's gate in the same call: open, paused, rate-limited", async () => {
+    const seen: Array<ReadonlyMap<string, number>> = [];
+    const queue = (name: string) => ({
+      name,
+      metaKey: `${prefix}:deliveries.${name}:meta`,
+      limiterKey: `${prefix}:deliveries.${name}:limiter`,
+      max: 10,
+    });
+    const claims = new EventClaims(redis, prefix, 60_000, {
+      queues: [queue("open"), queue("paused"), queue("limited")],
+      onGates: (gates) => seen.push(gates),
+    });
+    await redis.hset(`${prefix}:deliveries.paused:meta`, "paused", 1);
+    await redis.set(`${prefix}:deliveries.limited:limiter`, Number.MAX_SAFE_INTEGER, "PX", 5_000);
+    expect(await claims.claim("msg_g", "job-g")).toEqual({ claimed: true });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.get("open")).toBe(0);
+    expect(seen[0]!.get("paused")).toBe(-1);
+    expect(seen[0]!.get("limited")).toBeGreaterThan(4_000);
+  });
 });

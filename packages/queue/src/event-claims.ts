@@ -6,10 +6,17 @@ import { createTickBatcher } from "./tick-batcher.ts";
 // One call per batch, not one per claim: the command, its encoding and its reply cost the worker
 // CPU per call, and so does each script run on Redis. Any Redis version (SET ... NX GET needs 7.0).
 // In a Cluster, the keys share the hash-tagged queue prefix (enforced at start), so one slot.
+//
+// Then, riding the same call, each watched destination queue's gate (its meta hash and limiter
+// key, with the limiter's maximum in ARGV after the window): 0 open, -1 paused, else the ms its
+// limiter stays full. The inline fan-out reads a pause or a 429's wait here, fresh per batch,
+// without a round trip of its own. ARGV[#ARGV] is the number of claims.
 const CLAIM_SCRIPT = `
-local window = ARGV[#ARGV]
+local n = tonumber(ARGV[#ARGV])
+local window = ARGV[n + 1]
 local owners = {}
-for i, key in ipairs(KEYS) do
+for i = 1, n do
+  local key = KEYS[i]
   local owner = redis.call('GET', key)
   if owner then
     owners[i] = owner
@@ -18,14 +25,38 @@ for i, key in ipairs(KEYS) do
     owners[i] = false
   end
 end
+local g = 1
+for k = n + 1, #KEYS, 2 do
+  local state = 0
+  if redis.call('HEXISTS', KEYS[k], 'paused') == 1 then
+    state = -1
+  elseif tonumber(redis.call('GET', KEYS[k + 1]) or 0) >= tonumber(ARGV[n + 1 + g]) then
+    local ttl = redis.call('PTTL', KEYS[k + 1])
+    if ttl > 0 then state = ttl end
+  end
+  owners[n + g] = state
+  g = g + 1
+end
 return owners`;
 
 // Defined on the connection with defineCommand: ioredis then sends EVALSHA (not the script's text on
 // every call) and loads the script itself when Redis does not know it yet (NOSCRIPT).
 const CLAIM_COMMAND = "yujuClaimEvents";
 type ClaimingRedis = RedisClient & {
-  [CLAIM_COMMAND](numKeys: number, ...keysThenArgs: Array<string | number>): Promise<Array<string | null>>;
+  [CLAIM_COMMAND](numKeys: number, ...keysThenArgs: Array<string | number>): Promise<Array<string | number | null>>;
 };
+
+/** A destination queue whose gate the claims read: BullMQ's meta hash (paused) and limiter key. */
+export interface WatchedQueue {
+  name: string;
+  metaKey: string;
+  limiterKey: string;
+  /** The limiter's maximum per window (the queue workers' `limiter.max`). */
+  max: number;
+}
+
+/** Each watched queue's gate as of one batch of claims: 0 open, -1 paused, else ms rate-limited. */
+export type QueueGates = ReadonlyMap<string, number>;
 
 /** The claim of an event: its value is the id of the callback job that took the event (`relay event` reads it). */
 export function eventClaimKey(prefix: string, eventId: string): string {
@@ -56,6 +87,8 @@ export class EventClaims {
     private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly windowMs: number,
+    /** Destination queues whose gates each batch reads, and who is told (once per batch). */
+    private readonly watch: { queues: readonly WatchedQueue[]; onGates: (gates: QueueGates) => void } | null = null,
   ) {
     // No numberOfKeys: each call says how many keys it passes.
     if (!(CLAIM_COMMAND in redis)) redis.defineCommand(CLAIM_COMMAND, { lua: CLAIM_SCRIPT });
@@ -73,13 +106,22 @@ export class EventClaims {
 
   /** The batch: one EVALSHA. An error fails the whole batch (its jobs retry). */
   private async runClaims(batch: PendingClaim[]): Promise<Array<string | null>> {
-    const args: Array<string | number> = batch.map((claim) => claim.key);
-    for (const claim of batch) args.push(claim.jobId);
+    const keys: string[] = batch.map((claim) => claim.key);
+    const args: Array<string | number> = batch.map((claim) => claim.jobId);
     args.push(this.windowMs);
-    const owners = await (this.redis as ClaimingRedis)[CLAIM_COMMAND](batch.length, ...args);
-    if (!Array.isArray(owners) || owners.length !== batch.length) {
-      throw new Error(`event claims: ${batch.length} asked, ${Array.isArray(owners) ? owners.length : 0} answered`);
+    const watched = this.watch?.queues ?? [];
+    for (const q of watched) {
+      keys.push(q.metaKey, q.limiterKey);
+      args.push(q.max);
     }
-    return owners;
+    args.push(batch.length);
+    const replies = await (this.redis as ClaimingRedis)[CLAIM_COMMAND](keys.length, ...keys, ...args);
+    if (!Array.isArray(replies) || replies.length !== batch.length + watched.length) {
+      throw new Error(`event claims: ${batch.length} asked, ${Array.isArray(replies) ? replies.length : 0} answered`);
+    }
+    if (this.watch && watched.length > 0) {
+      this.watch.onGates(new Map(watched.map((q, i) => [q.name, Number(replies[batch.length + i])])));
+    }
+    return (replies.length === batch.length ? replies : replies.slice(0, batch.length)) as Array<string | null>;
   }
 }

@@ -229,7 +229,10 @@ export async function recordEvents(
   ttlMs: number,
   events: readonly EventRecordWrite[],
 ): Promise<void> {
-  if (events.length === 0) return;
+  await recordEventsAndAttempts(redis, prefix, ttlMs, events, []);
+}
+
+function recordEventsArgs(prefix: string, ttlMs: number, events: readonly EventRecordWrite[]) {
   const keys: string[] = [];
   const args: Array<string | number> = [Math.max(1, Math.round(ttlMs)), INDEX_SIZE, ALL_EVENTS_INDEX_SIZE];
   for (const { summary, destinations } of events) {
@@ -239,7 +242,62 @@ export async function recordEvents(
     args.push("summary", JSON.stringify(summary));
     for (const d of destinations) args.push(destinationField(d.name), JSON.stringify(d.status));
   }
-  await recording(redis)[RECORD_EVENTS_COMMAND](keys.length, ...keys, ...args);
+  return [keys.length, ...keys, ...args] as const;
+}
+
+function recordAttemptsArgs(prefix: string, ttlMs: number, attempts: readonly AttemptWrite[]) {
+  const keys: string[] = [];
+  const args: Array<string | number> = [Math.max(1, Math.round(ttlMs))];
+  for (const { eventId, attempt, status } of attempts) {
+    keys.push(eventAttemptsKey(prefix, eventId), eventRecordKey(prefix, eventId));
+    args.push(JSON.stringify(attempt), destinationField(attempt.destination), JSON.stringify(status));
+  }
+  return [keys.length, ...keys, ...args] as const;
+}
+
+/**
+ * Events' records and attempts together, in one round trip (a pipeline of the two scripts, the
+ * events first: an attempt's status is the later word). What a callback job writes once its inline
+ * attempts are done.
+ */
+export async function recordEventsAndAttempts(
+  redis: RedisClient,
+  prefix: string,
+  ttlMs: number,
+  events: readonly EventRecordWrite[],
+  attempts: readonly AttemptWrite[],
+): Promise<void> {
+  if (events.length === 0 && attempts.length === 0) return;
+  const client = recording(redis);
+  if (attempts.length === 0) {
+    await client[RECORD_EVENTS_COMMAND](...recordEventsArgs(prefix, ttlMs, events));
+    return;
+  }
+  if (events.length === 0) {
+    await client[RECORD_ATTEMPTS_COMMAND](...recordAttemptsArgs(prefix, ttlMs, attempts));
+    return;
+  }
+  const pipeline = client.pipeline() as unknown as RecordingRedis;
+  void pipeline[RECORD_EVENTS_COMMAND](...recordEventsArgs(prefix, ttlMs, events));
+  void pipeline[RECORD_ATTEMPTS_COMMAND](...recordAttemptsArgs(prefix, ttlMs, attempts));
+  const replies =
+    (await (pipeline as unknown as { exec(): Promise<Array<[Error | null, unknown]> | null> }).exec()) ?? [];
+  const failed = replies.find(([error]) => error);
+  if (failed) throw failed[0];
+}
+
+/** Each destination's latest word on an event (`d:<name>`): what a callback job run again reads. */
+export async function readDestinationStatuses(
+  redis: RedisClient,
+  prefix: string,
+  eventId: string,
+): Promise<Record<string, DestinationStatus>> {
+  const hash = await redis.hgetall(eventRecordKey(prefix, eventId));
+  const statuses: Record<string, DestinationStatus> = {};
+  for (const [field, value] of Object.entries(hash)) {
+    if (field.startsWith("d:")) statuses[field.slice(2)] = JSON.parse(value) as DestinationStatus;
+  }
+  return statuses;
 }
 
 /** One attempt, and the destination's status it leads to. */
@@ -256,14 +314,7 @@ export async function recordAttempts(
   ttlMs: number,
   attempts: readonly AttemptWrite[],
 ): Promise<void> {
-  if (attempts.length === 0) return;
-  const keys: string[] = [];
-  const args: Array<string | number> = [Math.max(1, Math.round(ttlMs))];
-  for (const { eventId, attempt, status } of attempts) {
-    keys.push(eventAttemptsKey(prefix, eventId), eventRecordKey(prefix, eventId));
-    args.push(JSON.stringify(attempt), destinationField(attempt.destination), JSON.stringify(status));
-  }
-  await recording(redis)[RECORD_ATTEMPTS_COMMAND](keys.length, ...keys, ...args);
+  await recordEventsAndAttempts(redis, prefix, ttlMs, [], attempts);
 }
 
 /** Everything the record holds of one event; null when unknown or past retention. */

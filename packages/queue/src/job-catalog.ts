@@ -46,11 +46,11 @@ export interface RetryPolicy {
  */
 const CALLBACK_RETRY: RetryPolicy = { baseDelayMs: 1_000, maxDelayMs: 600_000 };
 
-export const CALLBACK_JOBS: Record<CallbackKind, { description: string; attempts: number }> = {
-  message: { description: "message callback (/notice)", attempts: 15 },
-  room_members: { description: "group member left or joined", attempts: 15 },
+export const CALLBACK_JOBS: Record<CallbackKind, { attempts: number }> = {
+  message: { attempts: 15 },
+  room_members: { attempts: 15 },
   // Retrying cannot give a body a kind: it fails visibly at once, kept for a replay after a fix.
-  unclassified: { description: "a body of no known kind: fails visibly, kept for replay", attempts: 1 },
+  unclassified: { attempts: 1 },
 };
 
 export function callbackJobOptions(kind: CallbackKind): JobsOptions {
@@ -89,6 +89,18 @@ export interface DeliveryJobData {
   webhookId?: string;
   /** How many `--as-new` replays this job has had: the number in its webhookId. */
   asNewReplays?: number;
+  /**
+   * Attempts made before this job existed: 1 when the callback job's inline attempt failed or timed
+   * out. The job then has that many attempts fewer, and its attempts are numbered after them.
+   */
+  priorAttempts?: number;
+  /**
+   * The inline attempt failed for good (refused: a 4xx other than 408, 410, 429; or no attempt left):
+   * the job fails with this reason
+   * without sending again, so that the failure is in the failed set like any other, for a replay
+   * (which clears it).
+   */
+  failedInline?: string;
 }
 
 /** What a destination's configuration says about its jobs. */
@@ -97,13 +109,57 @@ export interface DeliveryPolicy {
   retry: RetryPolicy;
 }
 
-export function deliveryJob(data: DeliveryJobData, policy: DeliveryPolicy) {
+/**
+ * The delivery job of an event for one destination. After a failed inline attempt
+ * (`data.priorAttempts`), it has that many attempts fewer and starts after `delayMs` (the backoff of
+ * the attempt that failed): the inline attempt was the delivery's first.
+ */
+export function deliveryJob(data: DeliveryJobData, policy: DeliveryPolicy, delayMs = 0) {
   const opts: JobsOptions = {
     jobId: deliveryJobId(data.event.id),
-    attempts: policy.attempts,
+    attempts: Math.max(1, policy.attempts - (data.priorAttempts ?? 0)),
     backoff: { type: RELAY_BACKOFF },
   };
+  if (delayMs > 0) opts.delay = delayMs;
   return { name: deliveryJobName(data.event), data, opts };
+}
+
+/** The number of the attempt a delivery job is about to make, counting the inline attempt before it. */
+export function deliveryAttemptNumber(job: Pick<Job<DeliveryJobData>, "attemptsMade" | "data">): number {
+  return (job.data.priorAttempts ?? 0) + job.attemptsMade + 1;
+}
+
+/**
+ * What a callback job leaves as its result (the dashboard shows it; `relay event` reads it).
+ *   queued      the event went to these destinations (their filters matched): `delivered` inline by
+ *               the callback job itself, `queued` handed to the destination's queue (a failed inline
+ *               attempt, an ordered, paused, rate-limited or unhealthy destination)
+ *   unmatched   no destination wanted it: completed, on purpose
+ *   handled     a code handler (HANDLERS_MODULE) took it; `destinations` are those it delivered to
+ *   duplicate   a platform redelivery of an event another job already took
+ */
+export type CallbackJobResult =
+  | { outcome: "queued"; eventId: string; type: string; destinations: string[]; delivered: string[]; queued: string[] }
+  | { outcome: "unmatched"; eventId: string; type: string; reason: string }
+  | {
+      outcome: "handled";
+      eventId: string;
+      type: string;
+      destinations: string[];
+      delivered: string[];
+      queued: string[];
+      result: unknown;
+    }
+  | { outcome: "duplicate"; eventId: string; firstJobId: string };
+
+/** A delivery job's result, visible in the dashboard (and to `relay event`). */
+export interface DeliveryJobResult {
+  status: number;
+  durationMs: number;
+  webhookId: string;
+  deliveredAt: string;
+  /** The attempt that delivered, counting an inline attempt before the job. */
+  attempt?: number;
 }
 
 /**
@@ -115,7 +171,8 @@ export function deliveryJob(data: DeliveryJobData, policy: DeliveryPolicy) {
  *   fanOutWaitMs      how long a due delivery waits in its worker for older callbacks to finish
  *                     their fan-out (normally a few ms) ...
  *   fanOutRecheckMs   ... before it gives its slot back and waits in `delayed` this long: a worker
- *                     that died mid-fan-out holds the barrier until its lock expires (30 s).
+ *                     that died mid-fan-out holds the barrier until its lock expires
+ *                     (JOB_LOCK_DURATION, 5 s by default).
  */
 export const ORDERED_DELIVERY = {
   parkedForMs: 365 * 86_400_000,

@@ -4,7 +4,7 @@ import { replayAll } from "../bulk-replay.ts";
 import { findEventJobs } from "../event-lookup.ts";
 import { EXIT } from "../exit-codes.ts";
 import { failedJobRefs } from "../failed-jobs.ts";
-import { replayJob } from "../job-replay.ts";
+import { replayJob, replayWithoutJob, type ReplayOutcome } from "../job-replay.ts";
 import type { CommandContext } from "../output.ts";
 import { destinationQueue, type RelayQueues } from "../relay-queues.ts";
 import { runWithRelay } from "../run-with-relay.ts";
@@ -66,7 +66,13 @@ async function replayOne(ctx: CommandContext, relay: RelayQueues, id: string, op
   for (const [name, job] of found.deliveries) {
     if (!options.destination || options.destination === name) targets.push([name, job]);
   }
-  if (options.destination && targets.length === 0) {
+  // Delivered inline (no delivery job): the replay adds the job, from the callback job's event.
+  const inline: string[] = [];
+  for (const [name, status] of Object.entries(found.record?.destinations ?? {})) {
+    if (status.state !== "delivered" || found.deliveries.has(name) || !relay.deliveries.has(name)) continue;
+    if (!options.destination || options.destination === name) inline.push(name);
+  }
+  if (options.destination && targets.length === 0 && inline.length === 0) {
     throw new CliError(
       `event ${found.eventId} has no delivery job for destination "${options.destination}"`,
       EXIT.notFound,
@@ -76,20 +82,32 @@ async function replayOne(ctx: CommandContext, relay: RelayQueues, id: string, op
   if (!options.destination && found.callback && (await found.callback.isFailed())) {
     targets.push(["callbacks", found.callback]);
   }
-  if (targets.length === 0) {
+  if (targets.length === 0 && inline.length === 0) {
     throw new CliError(
       `nothing to replay for ${found.eventId}: no destination has a delivery job for it (see relay event ${id})`,
       EXIT.notFound,
     );
   }
   let errors = 0;
-  for (const [name, job] of targets) {
-    const outcome = await replayJob(job, { asNew: options.asNew ?? false, commandLine: ctx.commandLine });
+  const request = { asNew: options.asNew ?? false, commandLine: ctx.commandLine };
+  const replays: Array<[string, string, Promise<ReplayOutcome>]> = targets.map(([name, job]) => [
+    name,
+    job.id ?? "",
+    replayJob(job, request),
+  ]);
+  for (const name of inline) {
+    const outcome: Promise<ReplayOutcome> = found.callback
+      ? replayWithoutJob(relay.deliveries.get(name)!, found.callback, name, relay.policies.get(name)!, request)
+      : Promise.resolve({ status: "error", reason: "delivered inline, and its callback job is past retention" });
+    replays.push([name, "-", outcome]);
+  }
+  for (const [name, jobId, pending] of replays) {
+    const outcome = await pending;
     if (outcome.status === "replayed") ctx.io.out(`${name}: replayed (${outcome.how})`);
     else if (outcome.status === "skipped") ctx.io.out(`${name}: skipped (${outcome.reason})`);
     else {
       errors += 1;
-      ctx.io.err(`relay: ${name}: could not replay job ${job.id}: ${outcome.reason}`);
+      ctx.io.err(`relay: ${name}: could not replay job ${jobId}: ${outcome.reason}`);
     }
   }
   return errors > 0 ? EXIT.partial : EXIT.ok;

@@ -84,6 +84,7 @@ export async function startRelayStack(options: {
 
   return {
     prefix,
+    redis,
     env,
     ingress,
     workers,
