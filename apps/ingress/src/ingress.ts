@@ -9,7 +9,14 @@ import {
   type OpsServer,
 } from "@yuju-relay/metrics";
 import { Counter } from "prom-client";
-import { createCallbackQueue, createProducerConnection, isConnected, type RedisClient } from "@yuju-relay/queue";
+import {
+  CallbackPartitions,
+  claimPartitionCount,
+  createProducerConnection,
+  isConnected,
+  PartitionedCallbackQueues,
+  type RedisClient,
+} from "@yuju-relay/queue";
 import { Spool, type SpoolDrainer } from "@yuju-relay/spool";
 import { createIngressApp } from "./app.ts";
 import { queueOnlyStore, spoolingStore } from "./callback-store.ts";
@@ -47,7 +54,8 @@ export interface RunningIngress {
 export async function startIngress(config: IngressConfig, logger: Logger): Promise<RunningIngress> {
   const connection = createProducerConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER });
   connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
-  const queue = createCallbackQueue(connection, config.QUEUE_PREFIX);
+  const partitions = new CallbackPartitions(config.CALLBACK_PARTITIONS);
+  const queue = new PartitionedCallbackQueues(connection, config.QUEUE_PREFIX, partitions);
   queue.on("error", (error) => logger.warn({ err: error.message }, "queue error"));
   let draining = false;
 
@@ -69,7 +77,10 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
   const readinessCheck = { ready: createReadiness(connection, spool, () => draining) };
   const readiness = () => boundedReadiness(readinessCheck);
   const registry = createMetricsRegistry("ingress");
-  registerQueueMetrics(registry, [{ queue, destination: "" }]);
+  registerQueueMetrics(
+    registry,
+    queue.queues.map((q) => ({ queue: q, destination: "" })),
+  );
   const callbacks = new Counter({
     name: "yuju_callbacks_total",
     help: "Callbacks received, by outcome (accepted, spooled, unauthorized, malformed, too_deep, unstorable, unavailable, too_large, unreadable)",
@@ -113,6 +124,17 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
         : "redis not reachable yet: answering 503 until it is",
     );
   }
+
+  // The partition count recorded in Redis must be ours (a ConfigError: exit 78). Redis away at
+  // start: checked once it answers, and an ingress of another count then stops storing.
+  if (redisReady) await claimPartitionCount(connection, config.QUEUE_PREFIX, partitions.count);
+  else
+    connection.once("ready", () => {
+      claimPartitionCount(connection, config.QUEUE_PREFIX, partitions.count).catch((error: unknown) => {
+        logger.fatal({ err: (error as Error).message }, "partition count mismatch: stopping");
+        process.exit(78);
+      });
+    });
 
   const server = app.listen(config.PORT, config.HOST);
   await new Promise<void>((resolve, reject) => {

@@ -4,10 +4,11 @@ import {
   createTickBatcher,
   isConnected,
   type CallbackJobData,
+  type PartitionedCallbackQueues,
   type RedisClient,
 } from "@yuju-relay/queue";
 import type { CallbackKind } from "@yuju-relay/protocol";
-import type { JobsOptions, Queue } from "bullmq";
+import type { JobsOptions } from "bullmq";
 import { UnstorableCallbackError, type EnqueueCallback } from "./ingest-callback.ts";
 
 // One pipeline per turn of the event loop is the point. The cap hands a full batch to Redis at once,
@@ -42,7 +43,7 @@ function serializationProblem(job: CallbackJobData): string | null {
  * fails alone (UnstorableCallbackError): its batch neighbours are stored one by one instead.
  */
 export function createQueueEnqueuer(
-  queue: Queue<CallbackJobData>,
+  queue: Pick<PartitionedCallbackQueues, "addBulk">,
   connection: RedisClient,
   { timeoutMs }: { timeoutMs: number },
 ): EnqueueCallback {

@@ -1,7 +1,6 @@
 import type { Logger } from "@yuju-relay/logging";
 import { callbackSubject } from "@yuju-relay/protocol";
 import {
-  CALLBACK_QUEUE,
   callbackBackoff,
   isFinalFailure,
   recordFailedCallback,
@@ -25,7 +24,7 @@ export function startCallbackWorker(deps: {
   logger: Logger;
 }): Worker<CallbackJobData, CallbackJobResult> {
   const { processor, queue, common, keepFailedMs, metrics, logger } = deps;
-  const callbacks = new Worker<CallbackJobData, CallbackJobResult>(CALLBACK_QUEUE, withReadableFailures(processor), {
+  const callbacks = new Worker<CallbackJobData, CallbackJobResult>(queue.name, withReadableFailures(processor), {
     ...common,
     settings: { backoffStrategy: callbackBackoff() },
   });

@@ -5,20 +5,21 @@ import { createMetricsRegistry, registerQueueMetrics, startOpsServer, type OpsSe
 import {
   COMPLETION_METRICS,
   ConversationOrder,
-  createCallbackQueue,
-  createDeliveryQueue,
+  CallbackPartitions,
+  claimPartitionCount,
   createWorkerConnection,
   deliveryBackoff,
   EventClaims,
   EventRecorder,
   FanOutWatermark,
+  PartitionedCallbackQueues,
   retentionOptions,
   type CallbackJobData,
   type CallbackJobResult,
   type DeliveryJobData,
   type DeliveryJobResult,
 } from "@yuju-relay/queue";
-import type { Queue, Worker } from "bullmq";
+import { Queue, type Worker } from "bullmq";
 import { startCallbackWorker } from "./callback-worker.ts";
 import type { WorkerConfig } from "./config.ts";
 import { createDestinationProcessor } from "./deliver-to-destination.ts";
@@ -36,10 +37,15 @@ import { createWorkerMetrics, registerPausedGauge } from "./worker-metrics.ts";
 import { createWorkerReadiness } from "./worker-readiness.ts";
 
 export interface RunningWorker {
-  /** The callbacks queue's worker. */
+  /** The callbacks queue's worker (partition 0's). */
   worker: Worker<CallbackJobData, CallbackJobResult>;
-  /** One worker per enabled destination, by destination name. */
+  /** One worker per enabled destination, by destination name (partition 0's). */
   deliveryWorkers: ReadonlyMap<string, Worker<DeliveryJobData, DeliveryJobResult>>;
+  /** Every partition's workers (one partition: the two above). */
+  partitions: ReadonlyArray<{
+    callbacks: Worker<CallbackJobData, CallbackJobResult>;
+    deliveryWorkers: ReadonlyMap<string, Worker<DeliveryJobData, DeliveryJobResult>>;
+  }>;
   /** The /healthz, /readyz and /metrics server, when OPS_PORT is set. */
   ops: OpsServer | null;
   close(): Promise<void>;
@@ -74,7 +80,8 @@ export async function startWorker(
   const common: CommonWorkerOptions = {
     connection,
     prefix: config.QUEUE_PREFIX,
-    concurrency: config.WORKER_CONCURRENCY,
+    // WORKER_CONCURRENCY is the process's: each partition's workers take their share of it.
+    concurrency: Math.max(1, Math.ceil(config.WORKER_CONCURRENCY / config.CALLBACK_PARTITIONS)),
     lockDuration: config.JOB_LOCK_DURATION,
     stalledInterval: config.STALLED_CHECK_INTERVAL,
     maxStalledCount: config.MAX_STALLED_COUNT,
@@ -82,40 +89,15 @@ export async function startWorker(
     metrics: COMPLETION_METRICS,
   };
 
-  const callbackQueue = createCallbackQueue(connection, config.QUEUE_PREFIX);
-  const deliveryQueues = new Map<string, Queue<DeliveryJobData>>();
-  for (const d of enabled) deliveryQueues.set(d.name, createDeliveryQueue(connection, config.QUEUE_PREFIX, d.name));
-  // Ordered destinations (ordering: per-conversation): each conversation's turns, and the fan-out barrier.
-  const ordered = new Map<string, OrderedDestination>();
-  const orderedDestinations = enabled.filter((dest) => dest.ordering);
-  if (orderedDestinations.length > 0) {
-    const watermark = new FanOutWatermark(connection, config.QUEUE_PREFIX);
-    for (const d of orderedDestinations) {
-      const order = new ConversationOrder(
-        connection,
-        deliveryQueues.get(d.name)!,
-        config.QUEUE_PREFIX,
-        d.name,
-        callbackQueue,
-      );
-      ordered.set(d.name, new OrderedDestination(d, order, watermark, logger));
-    }
-  }
-  // The record of every event lives as long as the longest-kept of its jobs.
-  const recorder = new EventRecorder(
-    connection,
-    config.QUEUE_PREFIX,
-    Math.max(config.KEEP_COMPLETED_AGE, config.KEEP_FAILED_AGE),
+  const partitions = new CallbackPartitions(config.CALLBACK_PARTITIONS);
+  await claimPartitionCount(connection, config.QUEUE_PREFIX, partitions.count);
+  const partitioned = { callbacks: new PartitionedCallbackQueues(connection, config.QUEUE_PREFIX, partitions) };
+  // A destination's rate limit holds per queue: each partition's queue takes its share.
+  const inPartition = enabled.map((d) =>
+    d.rateLimit && partitions.count > 1
+      ? { ...d, rateLimit: Math.max(1, Math.floor(d.rateLimit / partitions.count)) }
+      : d,
   );
-  const gates = new DestinationGates(connection, deliveryQueues, new Map(enabled.map((d) => [d.name, d])), metrics);
-  // Each batch of claims also reads every destination's pause and rate limit, for the inline fan-out.
-  const claims =
-    config.DEDUP_WINDOW > 0
-      ? new EventClaims(connection, config.QUEUE_PREFIX, config.DEDUP_WINDOW, {
-          queues: gates.watched(),
-          onGates: (states) => gates.observe(states),
-        })
-      : null;
   const delivers = new Map<string, DeliverEvent>();
   const healths = new Map<string, DestinationHealth>();
   const backoffs = new Map<string, ReturnType<typeof deliveryBackoff>>();
@@ -138,71 +120,123 @@ export async function startWorker(
     );
     backoffs.set(d.name, deliveryBackoff(d));
   }
-  const fanOut = createFanOut({
-    delivers,
-    healths,
-    gates,
-    enqueue: createDeliveryEnqueuer(deliveryQueues, ordered),
-    recorder,
-    metrics,
-    logger,
-    inlineTimeoutMs: config.INLINE_TIMEOUT,
-    backoffs,
-    // Without claims (DEDUP_WINDOW=0) two jobs of one redelivered event may run at once: only the
-    // delivery job's id (BullMQ ignores a second add) then keeps the event from going out twice.
-    inline: config.INLINE_TIMEOUT > 0 && claims !== null,
-  });
-
-  const callbacks = startCallbackWorker({
-    processor: createCallbackProcessor({
-      destinations,
-      handlers,
-      fanOut,
-      claims,
-      redis: connection,
-      prefix: config.QUEUE_PREFIX,
-      logger,
-    }),
-    queue: callbackQueue,
-    common,
-    keepFailedMs: config.KEEP_FAILED_AGE,
-    metrics,
-    logger,
-  });
-  const deliveryWorkers = new Map<string, Worker<DeliveryJobData, DeliveryJobResult>>();
-  for (const destination of enabled) {
-    const processor = createDestinationProcessor({
-      destination,
-      deliver: delivers.get(destination.name)!,
+  // Each partition: its callbacks queue and destinations' queues, its claims, records and
+  // ordering lines (all under its hash tag), and a BullMQ worker for each of its queues. The
+  // destinations' senders, circuit breakers and backoffs are the process's, shared.
+  const startPartition = (p: number) => {
+    const keyPrefix = partitions.keyPrefix(config.QUEUE_PREFIX, p);
+    const callbackQueue = partitioned.callbacks.queues[p]!;
+    const deliveryQueues = new Map<string, Queue<DeliveryJobData>>();
+    for (const d of enabled)
+      deliveryQueues.set(
+        d.name,
+        new Queue<DeliveryJobData>(partitions.deliveryQueueName(d.name, p), {
+          connection,
+          prefix: config.QUEUE_PREFIX,
+        }),
+      );
+    // Ordered destinations (ordering: per-conversation): each conversation's turns, and the fan-out barrier.
+    const ordered = new Map<string, OrderedDestination>();
+    const orderedDestinations = enabled.filter((dest) => dest.ordering);
+    if (orderedDestinations.length > 0) {
+      const watermark = new FanOutWatermark(connection, keyPrefix, { refreshMs: 20, queueName: callbackQueue.name });
+      for (const d of orderedDestinations) {
+        const order = new ConversationOrder(connection, deliveryQueues.get(d.name)!, keyPrefix, d.name, callbackQueue);
+        ordered.set(d.name, new OrderedDestination(d, order, watermark, logger));
+      }
+    }
+    // The record of every event lives as long as the longest-kept of its jobs.
+    const recorder = new EventRecorder(
+      connection,
+      keyPrefix,
+      Math.max(config.KEEP_COMPLETED_AGE, config.KEEP_FAILED_AGE),
+    );
+    const gates = new DestinationGates(
+      connection,
+      deliveryQueues,
+      new Map(inPartition.map((d) => [d.name, d])),
+      metrics,
+    );
+    // Each batch of claims also reads every destination's pause and rate limit, for the inline fan-out.
+    const claims =
+      config.DEDUP_WINDOW > 0
+        ? new EventClaims(connection, keyPrefix, config.DEDUP_WINDOW, {
+            queues: gates.watched(),
+            onGates: (states) => gates.observe(states),
+          })
+        : null;
+    const fanOut = createFanOut({
+      delivers,
+      healths,
       gates,
+      enqueue: createDeliveryEnqueuer(deliveryQueues, ordered),
       recorder,
       metrics,
       logger,
+      inlineTimeoutMs: config.INLINE_TIMEOUT,
+      backoffs,
+      // Without claims (DEDUP_WINDOW=0) two jobs of one redelivered event may run at once: only the
+      // delivery job's id (BullMQ ignores a second add) then keeps the event from going out twice.
+      inline: config.INLINE_TIMEOUT > 0 && claims !== null,
     });
-    deliveryWorkers.set(
-      destination.name,
-      startDeliveryWorker({
-        destination,
-        processor,
-        queue: deliveryQueues.get(destination.name)!,
-        inLine: ordered.get(destination.name),
-        common,
-        metrics,
+
+    const callbacks = startCallbackWorker({
+      processor: createCallbackProcessor({
+        destinations,
+        handlers,
+        fanOut,
+        claims,
+        redis: connection,
+        prefix: keyPrefix,
         logger,
       }),
-    );
-  }
+      queue: callbackQueue,
+      common,
+      keepFailedMs: config.KEEP_FAILED_AGE,
+      metrics,
+      logger,
+    });
+    const deliveryWorkers = new Map<string, Worker<DeliveryJobData, DeliveryJobResult>>();
+    for (const destination of inPartition) {
+      const processor = createDestinationProcessor({
+        destination,
+        deliver: delivers.get(destination.name)!,
+        gates,
+        recorder,
+        metrics,
+        logger,
+      });
+      deliveryWorkers.set(
+        destination.name,
+        startDeliveryWorker({
+          destination,
+          processor,
+          queue: deliveryQueues.get(destination.name)!,
+          inLine: ordered.get(destination.name),
+          common,
+          metrics,
+          logger,
+        }),
+      );
+    }
 
-  registerQueueMetrics(registry, [
-    { queue: callbackQueue, destination: "" },
-    ...[...deliveryQueues].map(([destination, queue]) => ({ queue, destination })),
-  ]);
-  registerPausedGauge(registry, deliveryQueues);
-  const workers = [callbacks, ...deliveryWorkers.values()];
+    return { callbackQueue, deliveryQueues, callbacks, deliveryWorkers };
+  };
+  const started = partitions.indexes().map(startPartition);
+  registerQueueMetrics(
+    registry,
+    started.flatMap(({ callbackQueue, deliveryQueues }) => [
+      { queue: callbackQueue, destination: "" },
+      ...[...deliveryQueues].map(([destination, queue]) => ({ queue, destination })),
+    ]),
+  );
+  // Pausing a destination pauses its queue in every partition (the CLI, a 410): partition 0's says.
+  registerPausedGauge(registry, started[0]!.deliveryQueues);
+  const workers = started.flatMap(({ callbacks, deliveryWorkers }) => [callbacks, ...deliveryWorkers.values()]);
   const readiness = createWorkerReadiness({
-    callbacks,
+    callbacks: started.map(({ callbacks }) => callbacks),
     workers,
-    queue: callbackQueue,
+    queues: started.map(({ callbackQueue }) => callbackQueue),
     connection,
     stallAfterMs: config.STALL_AFTER,
   });
@@ -221,7 +255,8 @@ export async function startWorker(
         ordering: d.ordering ? `per-conversation, onFailure ${d.ordering.onFailure}` : "none",
       })),
       handlers: Object.keys(handlers),
-      deduplication: claims ? `${config.DEDUP_WINDOW}ms` : "off",
+      partitions: partitions.count,
+      deduplication: config.DEDUP_WINDOW > 0 ? `${config.DEDUP_WINDOW}ms` : "off",
       inlineTimeout: config.INLINE_TIMEOUT || "off",
       lockDuration: config.JOB_LOCK_DURATION,
       maxStalledCount: config.MAX_STALLED_COUNT,
@@ -231,8 +266,9 @@ export async function startWorker(
   );
 
   return {
-    worker: callbacks,
-    deliveryWorkers,
+    worker: started[0]!.callbacks,
+    deliveryWorkers: started[0]!.deliveryWorkers,
+    partitions: started.map(({ callbacks, deliveryWorkers }) => ({ callbacks, deliveryWorkers })),
     ops,
     async close() {
       // worker.close() waits for active jobs without a limit, and may never return while Redis is
@@ -250,7 +286,11 @@ export async function startWorker(
         await Promise.race([Promise.all(workers.map((w) => w.close(true))), new Promise((r) => setTimeout(r, 2_000))]);
       }
       await ops?.close();
-      await Promise.all([callbackQueue, ...deliveryQueues.values()].map((q) => q.close().catch(() => {})));
+      await Promise.all(
+        started
+          .flatMap(({ callbackQueue, deliveryQueues }) => [callbackQueue, ...deliveryQueues.values()])
+          .map((q) => q.close().catch(() => {})),
+      );
       await connection.quit().catch(() => connection.disconnect());
       logger.info("worker stopped");
     },

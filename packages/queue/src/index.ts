@@ -14,3 +14,4 @@ export { EventRecorder, type RecordWrite } from "./event-recorder.ts";
 export { CallbackPartitions } from "./callback-partitions.ts";
 export { CLUSTER_SLOTS, partitionTags, targetSlot } from "./partition-tags.ts";
 export { claimPartitionCount, partitionCountKey, PARTITION_MIGRATION } from "./partition-count.ts";
+export { PartitionedCallbackQueues, type CallbackJobToAdd } from "./partitioned-callback-queues.ts";
