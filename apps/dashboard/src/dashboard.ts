@@ -5,7 +5,8 @@ import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { KoaAdapter } from "@bull-board/koa";
 import type { Logger } from "@yuju-relay/logging";
 import { destinationNames } from "@yuju-relay/config";
-import { createCallbackQueue, createDeliveryQueue, createWorkerConnection } from "@yuju-relay/queue";
+import { CallbackPartitions, createWorkerConnection } from "@yuju-relay/queue";
+import { Queue } from "bullmq";
 import Koa from "koa";
 import { basicAuthGuard } from "./basic-auth-guard.ts";
 import type { DashboardConfig } from "./config.ts";
@@ -27,9 +28,12 @@ export async function startDashboard(config: DashboardConfig, logger: Logger): P
   connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
   // The callbacks, then each destination's deliveries: Bull Board shows a 410's pause on its queue,
   // and its Resume button ends it.
+  // With partitions, every partition's callbacks queue, then each destination's queue in every partition.
+  const partitions = new CallbackPartitions(config.CALLBACK_PARTITIONS);
+  const queueOf = (name: string) => new Queue(name, { connection, prefix: config.QUEUE_PREFIX });
   const queues = [
-    createCallbackQueue(connection, config.QUEUE_PREFIX),
-    ...destinations.map((name) => createDeliveryQueue(connection, config.QUEUE_PREFIX, name)),
+    ...partitions.callbackQueueNames().map(queueOf),
+    ...destinations.flatMap((name) => partitions.indexes().map((p) => queueOf(partitions.deliveryQueueName(name, p)))),
   ];
 
   const board = new KoaAdapter();

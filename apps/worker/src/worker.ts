@@ -139,7 +139,10 @@ export async function startWorker(
     const ordered = new Map<string, OrderedDestination>();
     const orderedDestinations = enabled.filter((dest) => dest.ordering);
     if (orderedDestinations.length > 0) {
-      const watermark = new FanOutWatermark(connection, keyPrefix, { refreshMs: 20, queueName: callbackQueue.name });
+      const watermark = new FanOutWatermark(connection, config.QUEUE_PREFIX, {
+        refreshMs: 20,
+        queueName: callbackQueue.name,
+      });
       for (const d of orderedDestinations) {
         const order = new ConversationOrder(connection, deliveryQueues.get(d.name)!, keyPrefix, d.name, callbackQueue);
         ordered.set(d.name, new OrderedDestination(d, order, watermark, logger));

@@ -57,7 +57,8 @@ export class FanOutWatermark {
       redis.defineCommand("callbacksLowestPending", { numberOfKeys: 4, lua: LOWEST_PENDING });
       defined.add(redis);
     }
-    // One partition's callbacks queue: acceptance order is per partition, and so is a conversation.
+    // `prefix` is BullMQ's (QUEUE_PREFIX); `queueName` one partition's callbacks queue: acceptance
+    // order is per partition, and so is a conversation.
     const key = (type: string) => `${prefix}:${options.queueName ?? CALLBACK_QUEUE}:${type}`;
     this.keys = [key("wait"), key("paused"), key("active"), key("id")];
   }
