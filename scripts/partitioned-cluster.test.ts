@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseEnv, type Destination } from "@yuju-relay/config";
@@ -9,6 +9,7 @@ import {
   eventually,
   messageCallback,
   redisClusterUnavailable,
+  runCommand,
   sendCallback,
   startReceiver,
   startRedisCluster,
@@ -25,10 +26,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const TOKEN = "3f9c2a7e51d84b0c9e6a1f2d7b4c8e05";
 const PARTITIONS = 6;
 const silent = createLogger("test", (process.env.TEST_LOG as "warn") ?? "silent");
-// 20 000 callbacks over 2 000 chats is the issue's figure; a shared 2-core machine runs a tenth of
-// it in the test's time (LOAD_CALLBACKS and LOAD_CHATS raise it).
-const LOAD_CALLBACKS = Number(process.env.LOAD_CALLBACKS ?? 3_000);
-const LOAD_CHATS = Number(process.env.LOAD_CHATS ?? 300);
+// The issue's figure: 20 000 callbacks over 2 000 chats (about a minute here). Fewer chats spread
+// less evenly by chance: 300 chats gave 0.80–1.17×, too near the bounds to hold.
+const LOAD_CALLBACKS = Number(process.env.LOAD_CALLBACKS ?? 20_000);
+const LOAD_CHATS = Number(process.env.LOAD_CHATS ?? 2_000);
 
 const destination = (name: string, url: string, ordered: boolean): Destination => ({
   name,
@@ -186,6 +187,71 @@ describe.skipIf(redisClusterUnavailable() !== null)("the relay on a real Redis C
       redis.disconnect();
     }
   }, 120_000);
+
+  it("the CLI finds every partition: stats list each partition's queues, events are found wherever they live, pause holds everywhere", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "yuju-cluster-cli-"));
+    const relayConfig = join(dir, "relay.yaml");
+    writeFileSync(
+      relayConfig,
+      ["hub", "crm"]
+        .map((n) => `  - name: ${n}\n    url: http://127.0.0.1:9/${n}\n    secret: \${SECRET}\n`)
+        .join("")
+        .replace(/^/, "destinations:\n"),
+    );
+    const env = { ...shared(), RELAY_CONFIG: relayConfig };
+    const relay = (...args: string[]) => runCommand("apps/cli/src/main.ts", args, env);
+
+    const stats = await relay("stats", "--json");
+    expect(stats.code, stats.stderr).toBe(0);
+    const rows = JSON.parse(stats.stdout) as Array<{ queue: string; destination: string | null; paused: boolean }>;
+    const partitions = new CallbackPartitions(PARTITIONS);
+    expect(rows.map((r) => r.queue).sort()).toEqual(
+      [
+        ...partitions.callbackQueueNames(),
+        ...partitions.indexes().flatMap((p) => ["hub", "crm"].map((d) => partitions.deliveryQueueName(d, p))),
+      ].sort(),
+    );
+    // The first test's messages live in several partitions; each is found, delivered to both.
+    const spread = new Set<number>();
+    for (const id of ["m-0", "m-5", "m-10", "m-15", "m-20", "m-25"]) {
+      const chat = [...sent].find(([, ids]) => ids.includes(id))![0];
+      spread.add(partitions.of(chat));
+      const event = await relay("event", id, "--json");
+      expect(event.code, `${id}: ${event.stderr}`).toBe(0);
+      const report = JSON.parse(event.stdout) as {
+        eventId: string;
+        deliveries: Array<{ destination: string; state: string }>;
+      };
+      expect(report.eventId).toBe(`msg_${id}`);
+      // Delivered: its job completed, or its inline attempt recorded as delivered.
+      expect(report.deliveries.map((d) => d.destination).sort()).toEqual(["crm", "hub"]);
+      for (const d of report.deliveries)
+        expect(["completed", "delivered"], `${id} ${d.destination}`).toContain(d.state);
+    }
+    expect(spread.size).toBeGreaterThan(1);
+    expect((await relay("event", "m-never-sent")).code).toBe(1);
+
+    expect((await relay("pause", "hub")).code).toBe(0);
+    const paused = JSON.parse((await relay("stats", "--json")).stdout) as typeof rows;
+    expect(paused.filter((r) => r.destination === "hub").map((r) => r.paused)).toEqual(
+      new Array(PARTITIONS).fill(true),
+    );
+    expect((await relay("resume", "hub")).code).toBe(0);
+    const resumed = JSON.parse((await relay("stats", "--json")).stdout) as typeof rows;
+    expect(resumed.some((r) => r.paused)).toBe(false);
+  }, 120_000);
+
+  it("refuses to start an app with another partition count: exit 78, saying how to change it", async () => {
+    const started = await runCommand("apps/ingress/src/main.ts", [], {
+      ...shared(),
+      CALLBACK_PARTITIONS: "3",
+      PORT: "0",
+      CALLBACK_TOKEN: TOKEN,
+    });
+    expect(started.code).toBe(78);
+    expect(started.stderr).toMatch(/CALLBACK_PARTITIONS: .* laid out in 6 partition\(s\), .* started with 3/);
+    expect(started.stderr).toMatch(/drain every queue/);
+  }, 60_000);
 
   it(`spreads the load: ${LOAD_CALLBACKS} callbacks over ${LOAD_CHATS} chats, every master within 0.75–1.25× of the mean`, async () => {
     const before = await relayCommandsByMaster(cluster);

@@ -1,7 +1,6 @@
 import { ConfigError, DEFAULT_DELIVERY_ATTEMPTS, DEFAULT_DESTINATION, readRelayConfig } from "@yuju-relay/config";
 import {
-  createCallbackQueue,
-  createDeliveryQueue,
+  CallbackPartitions,
   createWorkerConnection,
   isConnected,
   type CallbackJobData,
@@ -9,7 +8,7 @@ import {
   type DeliveryPolicy,
   type RedisClient,
 } from "@yuju-relay/queue";
-import type { Queue } from "bullmq";
+import { Queue } from "bullmq";
 import type { CliConfig } from "./cli-env.ts";
 import { CliError, configErrorLine } from "./cli-error.ts";
 import { EXIT } from "./exit-codes.ts";
@@ -24,6 +23,11 @@ export interface RelayQueues {
   /** Each destination's attempts and backoff: what a replay's new delivery job gets. */
   policies: ReadonlyMap<string, DeliveryPolicy>;
   retention: { completedMs: number; failedMs: number };
+  /**
+   * Each partition's view (CALLBACK_PARTITIONS): its callbacks and destinations' queues, and
+   * `prefix` its keys' prefix. The fields above are partition 0's; with one partition, the only one.
+   */
+  partitions: readonly RelayQueues[];
   close(): Promise<void>;
 }
 
@@ -85,24 +89,35 @@ export async function openRelayQueues(config: CliConfig): Promise<RelayQueues> {
     throw error;
   }
   const redis = await connect(config);
-  const prefix = config.QUEUE_PREFIX;
-  const callbacks = createCallbackQueue(redis, prefix);
-  const deliveries = new Map(
-    [...policies.keys()].map((name) => [name, createDeliveryQueue(redis, prefix, name)] as const),
-  );
-  for (const queue of [callbacks, ...deliveries.values()]) queue.on("error", () => {});
-  return {
-    redis,
-    prefix,
-    callbacks,
-    deliveries,
-    policies,
-    retention: { completedMs: config.KEEP_COMPLETED_AGE, failedMs: config.KEEP_FAILED_AGE },
-    async close() {
-      await Promise.all([callbacks, ...deliveries.values()].map((q) => q.close().catch(() => {})));
-      await redis.quit().catch(() => redis.disconnect());
-    },
+  const layout = new CallbackPartitions(config.CALLBACK_PARTITIONS);
+  const opened: Queue[] = [];
+  const open = <T>(name: string) => {
+    const queue = new Queue<T>(name, { connection: redis, prefix: config.QUEUE_PREFIX });
+    queue.on("error", () => {});
+    opened.push(queue as Queue);
+    return queue;
   };
+  const close = async () => {
+    await Promise.all(opened.map((q) => q.close().catch(() => {})));
+    await redis.quit().catch(() => redis.disconnect());
+  };
+  const partitions: RelayQueues[] = layout.indexes().map((p) => {
+    const view: RelayQueues = {
+      redis,
+      prefix: layout.keyPrefix(config.QUEUE_PREFIX, p),
+      callbacks: open<CallbackJobData>(layout.callbackQueueName(p)),
+      deliveries: new Map(
+        [...policies.keys()].map((name) => [name, open<DeliveryJobData>(layout.deliveryQueueName(name, p))] as const),
+      ),
+      policies,
+      retention: { completedMs: config.KEEP_COMPLETED_AGE, failedMs: config.KEEP_FAILED_AGE },
+      partitions: [],
+      close,
+    };
+    view.partitions = [view];
+    return view;
+  });
+  return { ...partitions[0]!, partitions };
 }
 
 /** The queue of a destination the user named, or a one-line "not found" listing the known ones. */

@@ -196,6 +196,7 @@ export async function startWorker(
       queue: callbackQueue,
       common,
       keepFailedMs: config.KEEP_FAILED_AGE,
+      keyPrefix,
       metrics,
       logger,
     });

@@ -55,9 +55,21 @@ export function replayCommand(ctx: CommandContext): Command {
   return command;
 }
 
-async function replayOne(ctx: CommandContext, relay: RelayQueues, id: string, options: ReplayOptions): Promise<number> {
-  if (options.destination) destinationQueue(relay, options.destination); // an unknown name: exit 1, naming the known ones
-  const found = await findEventJobs(relay, id);
+async function replayOne(
+  ctx: CommandContext,
+  everywhere: RelayQueues,
+  id: string,
+  options: ReplayOptions,
+): Promise<number> {
+  if (options.destination) destinationQueue(everywhere, options.destination); // an unknown name: exit 1, naming the known ones
+  // An event lives in its conversation's partition: the first partition that knows it.
+  let relay = everywhere.partitions[0]!;
+  let found = await findEventJobs(relay, id);
+  for (const partition of everywhere.partitions.slice(1)) {
+    if (found && !("removed" in found)) break;
+    const other = await findEventJobs(partition, id);
+    if (other && (!found || !("removed" in other))) [relay, found] = [partition, other];
+  }
   if (!found) throw new CliError(`unknown event ${id}: nothing to replay (see relay event ${id})`, EXIT.notFound);
   if ("removed" in found) {
     throw new CliError(`event ${id} is past retention: its callback job ${found.removed} was removed`, EXIT.notFound);

@@ -19,7 +19,7 @@ export function statsCommand(ctx: CommandContext): Command {
     )
     .action((options: { json?: boolean }) =>
       runWithRelay(ctx, async (relay) => {
-        const stats = await relayStats(relay);
+        const stats = (await Promise.all(relay.partitions.map((partition) => relayStats(partition)))).flat();
         if (options.json) {
           ctx.io.out(JSON.stringify(stats, null, 2));
           return EXIT.ok;
