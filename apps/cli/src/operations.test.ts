@@ -151,26 +151,30 @@ describe("relay event, failed, stats, pause, resume, replay (real Redis, real re
     );
   });
 
-  it("failed: a table of failed events with reasons; --destination, --since and --json filter", async () => {
-    const all = await relay.relay("failed");
-    expect(all.code).toBe(0);
-    expect(all.stdout).toMatch(/deliveries\.tickets .*msg_m-failed .*answered 400/);
-    expect(all.stdout).toMatch(/callbacks .*msg_m-invalid .*invalid message callback/);
-    expect(all.stdout).not.toMatch(/m-retrying|m-delivered/);
+  it(
+    "failed: a table of failed events with reasons; --destination, --since and --json filter",
+    { timeout: 90_000 },
+    async () => {
+      const all = await relay.relay("failed");
+      expect(all.code).toBe(0);
+      expect(all.stdout).toMatch(/deliveries\.tickets .*msg_m-failed .*answered 400/);
+      expect(all.stdout).toMatch(/callbacks .*msg_m-invalid .*invalid message callback/);
+      expect(all.stdout).not.toMatch(/m-retrying|m-delivered/);
 
-    const [ticketsOnly, future, unknown] = await Promise.all([
-      relay.relay("failed", "--destination", "tickets", "--since", "1h", "--json"),
-      relay.relay("failed", "--since", new Date(Date.now() + 60_000).toISOString()),
-      relay.relay("failed", "--destination", "nope"),
-    ]);
-    const tickets = json<Array<{ eventId: string; reason: string }>>(ticketsOnly.stdout);
-    expect(tickets.map((r) => r.eventId)).toEqual(["msg_m-failed"]);
-    expect(future.stdout.trim()).toBe("no failed events");
-    expect(unknown.code).toBe(1);
-    expect(oneErrorLine(unknown.stderr)).toBe('relay: no destination named "nope" (known: crm, tickets, archive)');
-  });
+      const [ticketsOnly, future, unknown] = await Promise.all([
+        relay.relay("failed", "--destination", "tickets", "--since", "1h", "--json"),
+        relay.relay("failed", "--since", new Date(Date.now() + 60_000).toISOString()),
+        relay.relay("failed", "--destination", "nope"),
+      ]);
+      const tickets = json<Array<{ eventId: string; reason: string }>>(ticketsOnly.stdout);
+      expect(tickets.map((r) => r.eventId)).toEqual(["msg_m-failed"]);
+      expect(future.stdout.trim()).toBe("no failed events");
+      expect(unknown.code).toBe(1);
+      expect(oneErrorLine(unknown.stderr)).toBe('relay: no destination named "nope" (known: crm, tickets, archive)');
+    },
+  );
 
-  it("stats: depth, failures and deliveries in the last hour for each queue", async () => {
+  it("stats: depth, failures and deliveries in the last hour for each queue", { timeout: 90_000 }, async () => {
     const { code, stdout } = await relay.relay("stats", "--json");
     expect(code).toBe(0);
     const stats = Object.fromEntries(

@@ -272,7 +272,7 @@ describe("ordered delivery per conversation (real Redis, in-process worker)", ()
     await post(callbacks, [message("chat-replay", "old-1")]);
     const old = await eventually(async () => {
       const job = await deliveries.getJob(deliveryJobId("msg_old-1"));
-      expect(await job?.getState()).toBe("completed");
+      expect(job?.finishedOn).toBeDefined();
       return job!;
     });
     // The next event of the conversation fails once: the head now waits a minute for its retry.
@@ -288,8 +288,8 @@ describe("ordered delivery per conversation (real Redis, in-process worker)", ()
     await old.retry("completed", { resetAttemptsMade: true, resetAttemptsStarted: true });
     await eventually(async () => {
       const again = await deliveries.getJob(deliveryJobId("msg_old-1"));
+      expect(again?.finishedOn).toBeGreaterThan(firstFinish);
       expect(await again?.getState()).toBe("completed");
-      expect(again!.finishedOn).toBeGreaterThan(firstFinish);
     });
     expect(receiver.deliveries.filter((d) => messageIdOf(d) === "old-1")).toHaveLength(2);
     // The replay ended no turn: the head still waits for its backoff, untouched.

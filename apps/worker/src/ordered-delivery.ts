@@ -85,8 +85,10 @@ export class OrderedDestination {
    * The turn ends before the job completes: a worker dying in between makes the job run again as a
    * duplicate (same webhook-id), never leaves its conversation waiting on a finished job.
    *
-   * A job no longer in line (a replay of a delivered or skipped event) is delivered as it comes, and
-   * ends no turn: it neither promotes the head nor cuts short a retrying head's backoff.
+   * A job no longer in line (a replay of a delivered or skipped event, or a job run again after its
+   * turn ended) is delivered as it comes, and ends no turn: it promotes the head only when that head
+   * is parked (stranded by a kill between a release and its promote), never cutting short a retrying
+   * head's backoff.
    */
   inTurn<Result>(deliver: (job: Job<DeliveryJobData>) => Promise<Result>) {
     return async (job: Job<DeliveryJobData>, token?: string): Promise<Result> => {
@@ -108,7 +110,13 @@ export class OrderedDestination {
             "ordered delivery no longer in line: delivered as it comes",
           );
         }
-        return deliver(job);
+        try {
+          return await deliver(job);
+        } finally {
+          // A job run again after its worker died between its turn's release and the promote of
+          // the next: that head is parked for good unless promoted here. Only a parked head is.
+          await this.order.promoteStrandedHead(conversation);
+        }
       }
       let result: Result;
       try {

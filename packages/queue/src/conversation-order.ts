@@ -1,5 +1,6 @@
 import { Job, type Queue } from "bullmq";
 import type { RedisClient } from "./connections.ts";
+import { ORDERED_DELIVERY } from "./job-catalog.ts";
 
 /**
  * The order of one ordered destination's conversations, in Redis beside its BullMQ queue: for each
@@ -160,6 +161,22 @@ export class ConversationOrder {
       if (/is not in the delayed state|Missing key for job/.test((error as Error).message)) return;
       throw error;
     }
+  }
+
+  /**
+   * Promotes the conversation's head only if it is parked for its turn (a year ahead): a turn that
+   * ended without promoting it (a worker killed between the release and the promote) would
+   * otherwise hold the conversation for good. A head retrying after its backoff, running or waiting
+   * is left as it is: a replayed event that comes by must not cut a backoff short.
+   */
+  async promoteStrandedHead(conversation: string): Promise<void> {
+    const [head] = await this.redisClient.zrange(this.setKey(conversation), 0, 0);
+    if (head === undefined) return;
+    const score = await this.redisClient.zscore(this.queue.keys.delayed!, head);
+    if (score === null) return;
+    // BullMQ scores a delayed job by its due time in ms × 0x1000 (plus a counter).
+    const dueAt = Math.floor(Number(score) / 0x1000);
+    if (dueAt - Date.now() > ORDERED_DELIVERY.parkedForMs / 2) await this.promote(head);
   }
 
   /** Releases a delivery and promotes the one now due: the end of a turn. */
