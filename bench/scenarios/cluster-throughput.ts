@@ -5,7 +5,7 @@ import {
   createWorkerConnection,
   PartitionedCallbackQueues,
 } from "@yuju-relay/queue";
-import { startRedisCluster } from "@yuju-relay/testing";
+import { startRedisCluster, type TestRedisCluster } from "@yuju-relay/testing";
 import { storedJobData } from "../lib/body.ts";
 import { startChild } from "../lib/child.ts";
 import { processCpuSeconds } from "../lib/machine.ts";
@@ -20,6 +20,8 @@ const PARTITIONS = 6;
 interface Drain {
   eventsPerS: number;
   workerCpuUsPerEvent: number;
+  /** Redis CPU per event: the one Redis, or each master of the cluster (replicas left out). */
+  redisCpuUsPerEvent: number[];
 }
 
 /**
@@ -27,7 +29,11 @@ interface Drain {
  * to one local destination: on the bench's standalone Redis with one partition, or on a 3-master
  * Redis Cluster (3 replicas) with 6 partitions. Same worker, same concurrency.
  */
-async function drain(ctx: BenchContext, where: { url: string; cluster: boolean }, tag: string): Promise<Drain> {
+async function drain(
+  ctx: BenchContext,
+  where: { url: string; cluster: boolean; redisPids: number[] },
+  tag: string,
+): Promise<Drain> {
   const partitions = new CallbackPartitions(where.cluster ? PARTITIONS : 1);
   const prefix = `benchcluster${tag}`;
   const receiver = await startCountingReceiver();
@@ -54,6 +60,7 @@ async function drain(ctx: BenchContext, where: { url: string; cluster: boolean }
     ...config.env,
   });
   const cpu = processCpuSeconds(child.pid);
+  const redisCpu = where.redisPids.map((pid) => processCpuSeconds(pid));
   try {
     while (receiver.received() === 0) await sleep(5);
     const started = performance.now();
@@ -63,6 +70,9 @@ async function drain(ctx: BenchContext, where: { url: string; cluster: boolean }
     return {
       eventsPerS: EVENTS / seconds,
       workerCpuUsPerEvent: Math.round(((processCpuSeconds(child.pid) - cpu) * 1e6) / EVENTS),
+      redisCpuUsPerEvent: where.redisPids.map((pid, i) =>
+        Math.round(((processCpuSeconds(pid) - redisCpu[i]!) * 1e6) / EVENTS),
+      ),
     };
   } finally {
     await child.stop();
@@ -72,21 +82,28 @@ async function drain(ctx: BenchContext, where: { url: string; cluster: boolean }
   }
 }
 
+async function masterPids(cluster: TestRedisCluster): Promise<number[]> {
+  const masters = (await cluster.nodes()).filter((n) => n.role === "master");
+  return masters.map((m) => cluster.pid(m.port)!);
+}
+
+const describe = (d: Drain) =>
+  `${Math.round(d.eventsPerS)} events/s (CPU per event: worker ${d.workerCpuUsPerEvent} µs, Redis ${d.redisCpuUsPerEvent.join(" + ")} µs)`;
+
 export async function clusterThroughput(ctx: BenchContext): Promise<ScenarioResult> {
   const cluster = await startRedisCluster();
+  const clusterPids = await masterPids(cluster);
   const standalone: Drain[] = [];
   const clustered: Drain[] = [];
   try {
     for (let r = 0; r < ctx.rounds; r++) {
       await ctx.redis.flush();
-      standalone.push(await drain(ctx, { url: ctx.redis.url, cluster: false }, `standalone${r}`));
-      ctx.log(
-        `  one Redis, 1 partition      round ${r + 1}: ${Math.round(standalone.at(-1)!.eventsPerS)} events/s (${standalone.at(-1)!.workerCpuUsPerEvent} µs worker CPU per event)`,
+      standalone.push(
+        await drain(ctx, { url: ctx.redis.url, cluster: false, redisPids: [ctx.redis.pid] }, `standalone${r}`),
       );
-      clustered.push(await drain(ctx, { url: cluster.url, cluster: true }, `cluster${r}`));
-      ctx.log(
-        `  cluster, ${PARTITIONS} partitions       round ${r + 1}: ${Math.round(clustered.at(-1)!.eventsPerS)} events/s (${clustered.at(-1)!.workerCpuUsPerEvent} µs worker CPU per event)`,
-      );
+      ctx.log(`  one Redis, 1 partition      round ${r + 1}: ${describe(standalone.at(-1)!)}`);
+      clustered.push(await drain(ctx, { url: cluster.url, cluster: true, redisPids: clusterPids }, `cluster${r}`));
+      ctx.log(`  cluster, ${PARTITIONS} partitions       round ${r + 1}: ${describe(clustered.at(-1)!)}`);
     }
   } finally {
     await cluster.close();
@@ -102,6 +119,17 @@ export async function clusterThroughput(ctx: BenchContext): Promise<ScenarioResu
         ratio: round(ratios[r]!),
         target: ">= 0.80 x one Redis",
         met: ratios[r]! >= 0.8,
+      },
+      {
+        scenario: "11. CPU per event, worker + each master (least of the rounds)",
+        measured: `${Math.min(...clustered.map((d) => d.workerCpuUsPerEvent))} + ${[0, 1, 2].map((m) => Math.min(...clustered.map((d) => d.redisCpuUsPerEvent[m] ?? 0))).join(" + ")} µs`,
+        baseline: `${Math.min(...standalone.map((d) => d.workerCpuUsPerEvent))} + ${Math.min(...standalone.map((d) => d.redisCpuUsPerEvent[0]!))} µs one Redis`,
+        ratio: round(
+          Math.min(...standalone.map((d) => d.workerCpuUsPerEvent)) /
+            Math.min(...clustered.map((d) => d.workerCpuUsPerEvent)),
+        ),
+        target: "(worker CPU, one Redis / cluster)",
+        met: null,
       },
     ],
     details: {

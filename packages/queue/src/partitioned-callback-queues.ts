@@ -1,6 +1,6 @@
 import { callbackConversation } from "@yuju-relay/protocol";
 import { Queue, type JobsOptions } from "bullmq";
-import { CallbackPartitions } from "./callback-partitions.ts";
+import type { CallbackPartitions } from "./callback-partitions.ts";
 import type { RedisClient } from "./connections.ts";
 import type { CallbackJobData } from "./job-catalog.ts";
 

@@ -24,6 +24,8 @@ export interface TestRedisCluster {
   nodes(): Promise<ClusterNode[]>;
   /** A plain connection to one node, for INFO, CLUSTER and the like. The caller disconnects it. */
   connectTo(port: number): Redis;
+  /** A node's process id (CPU accounting in the bench). */
+  pid(port: number): number | undefined;
   /** Kills one node (SIGKILL), as a crashed host. */
   kill(port: number): Promise<void>;
   close(): Promise<void>;
@@ -160,7 +162,8 @@ export async function startRedisCluster({ masters = 3 }: { masters?: number } = 
       }
       throw new Error("no node of the cluster is running");
     };
-    return { url: ports.map((p) => `redis://127.0.0.1:${p}`).join(","), ports, nodes, connectTo, kill, close };
+    const pid = (port: number) => children.get(port)?.pid;
+    return { url: ports.map((p) => `redis://127.0.0.1:${p}`).join(","), ports, nodes, connectTo, pid, kill, close };
   } catch (error) {
     await close();
     throw error;
