@@ -152,6 +152,7 @@ describe.skipIf(redisClusterUnavailable() !== null)("the relay on a real Redis C
         PORT: "0",
         CALLBACK_TOKEN: TOKEN,
         SPOOL_DIR: mkdtempSync(join(tmpdir(), "yuju-cluster-spool-")),
+        OPS_PORT: "0",
       }),
       silent,
     );
@@ -302,4 +303,32 @@ describe.skipIf(redisClusterUnavailable() !== null)("the relay on a real Redis C
     await load;
     await expectAllDeliveredInOrder(180_000);
   }, 400_000);
+
+  it("loses no acknowledged callback and keeps each chat's order when a master is killed (its replica takes over)", async () => {
+    const master = (await cluster.nodes()).find((n) => n.role === "master")!;
+    const load = postConversations(
+      Array.from({ length: 60 }, (_, i) => `killed-${i}`),
+      10,
+    );
+    const before = posted;
+    await eventually(() => expect(posted - before).toBeGreaterThan(150), { timeoutMs: 60_000 });
+    await cluster.kill(master.port);
+    await eventually(
+      async () => {
+        const nodes = await cluster.nodes();
+        expect(nodes.filter((n) => n.role === "master" && n.slots.length > 0)).toHaveLength(3);
+        expect(nodes.some((n) => n.port === master.port)).toBe(false);
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    await load;
+    await expectAllDeliveredInOrder(240_000);
+    // How the ingress bridged the gap: callbacks spooled while the dead master's slots had no owner.
+    const metrics = await (await fetch(`${ingress.ops!.url}/metrics`)).text();
+    const outcomes = [...metrics.matchAll(/^yuju_callbacks_total\{outcome="(\w+)"[^}]*\} (\d+)/gm)].map(
+      (m) => `${m[1]} ${m[2]}`,
+    );
+    process.stdout.write(`master killed: ingress outcomes ${outcomes.join(", ")}\n`);
+    expect(Number(/spooled (\d+)/.exec(outcomes.join(","))?.[1] ?? 0)).toBeGreaterThan(0);
+  }, 500_000);
 });

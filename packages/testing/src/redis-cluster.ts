@@ -146,10 +146,21 @@ export async function startRedisCluster({ masters = 3 }: { masters?: number } = 
           ask(port, async (redis) => parseClusterNodes(String(await redis.cluster("NODES")))).catch(() => []),
         ),
       );
+      // And every replica has its master's data: one that never synced cannot take over.
+      const replicaLinks = await Promise.all(
+        ports.map((port) =>
+          ask(port, async (redis) => String(await redis.info("replication"))).catch(() => "role:unknown"),
+        ),
+      );
+      const synced = replicaLinks.every(
+        (info) => !info.includes("role:slave") || info.includes("master_link_status:up"),
+      );
       const ready =
+        synced &&
         infos.every(
           (info) => info.includes("cluster_state:ok") && info.includes(`cluster_known_nodes:${ports.length}`),
-        ) && views.every((view) => view.filter((node) => node.role === "replica").length === masters);
+        ) &&
+        views.every((view) => view.filter((node) => node.role === "replica").length === masters);
       if (ready) break;
       if (Date.now() > deadline) throw new Error(`the cluster did not reach cluster_state:ok: ${infos.join(" | ")}`);
       await new Promise((r) => setTimeout(r, 100));
