@@ -12,6 +12,7 @@ import { destinationLatency, destinationThroughput, hangingDestination } from ".
 import { endToEnd } from "./scenarios/end-to-end.ts";
 import { ingressThroughput } from "./scenarios/ingress-throughput.ts";
 import { orderedDelivery } from "./scenarios/ordered-delivery.ts";
+import { sendThroughput } from "./scenarios/send-throughput.ts";
 import { spoolThroughput } from "./scenarios/spool-throughput.ts";
 import { workerThroughput } from "./scenarios/worker-throughput.ts";
 
@@ -19,10 +20,10 @@ const aof = (process.env.BENCH_AOF ?? "everysec") as AofMode;
 const rounds = Number(process.env.BENCH_ROUNDS ?? "3");
 // BENCH_ONLY=1,3 runs a subset while working on one figure; scenario 2 needs 1's max rate
 // (or BENCH_MAX_RATE). BENCH_ONLY=8 runs the ordered-delivery scenario alone, BENCH_ONLY=9 the spool one,
-// BENCH_ONLY=10 the hanging destination, BENCH_ONLY=11 the Redis Cluster.
+// BENCH_ONLY=10 the hanging destination, BENCH_ONLY=11 the send worker, BENCH_ONLY=12 the Redis Cluster.
 // BENCH_PIN=0 leaves every process wherever the scheduler puts it.
 const pinning = process.env.BENCH_PIN !== "0" && cpus().length >= 2;
-const only = new Set((process.env.BENCH_ONLY ?? "1,2,3,4,6,7,10,8,9,11").split(",").map((s) => s.trim()));
+const only = new Set((process.env.BENCH_ONLY ?? "1,2,3,4,6,7,10,8,9,11,12").split(",").map((s) => s.trim()));
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const started = Date.now();
@@ -147,8 +148,16 @@ try {
   }
   if (only.has("11")) {
     await scenario(
+      "sendThroughput",
+      "11. sends/s to a mock platform: the relay's send worker (pacing off) vs a bare BullMQ worker",
+      "pinned",
+      () => sendThroughput(ctx),
+    );
+  }
+  if (only.has("12")) {
+    await scenario(
       "clusterThroughput",
-      "11. a Redis Cluster with 6 partitions vs one Redis, the same worker",
+      "12. a Redis Cluster with 6 partitions vs one Redis, the same worker",
       "shared",
       () => clusterThroughput(ctx),
     );

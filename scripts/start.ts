@@ -128,7 +128,8 @@ try {
   // stopped), and reach the queue once it is back.
   env.SPOOL_DIR = resolve(root, env.SPOOL_DIR || ".data/spool");
   say(`callbacks that Redis cannot take are spooled in ${env.SPOOL_DIR}`);
-  if (!env.DASHBOARD_PASSWORD) {
+  // A password in a file (DASHBOARD_PASSWORD_FILE) is one set: generating another would make both.
+  if (!env.DASHBOARD_PASSWORD && !env.DASHBOARD_PASSWORD_FILE) {
     env.DASHBOARD_PASSWORD = randomBytes(12).toString("base64url");
     say(`DASHBOARD_PASSWORD was not set; generated one for this run: ${env.DASHBOARD_PASSWORD}`);
   }

@@ -5,7 +5,7 @@ import { build, type Plugin } from "esbuild";
 const benchDir = fileURLToPath(new URL("../", import.meta.url));
 /** bench/results/ is gitignored: the bundles live there with the results. */
 export const BUILD_DIR = `${benchDir}results/.servers/`;
-const SERVERS = ["ingress", "bare-koa", "koa-redis", "worker"];
+const SERVERS = ["ingress", "bare-koa", "koa-redis", "worker", "sender"];
 
 // npm packages stay files on disk, as in the production image (bullmq reads its Lua scripts from
 // its own folder), imported by absolute path so that they resolve from outside every package.

@@ -18,7 +18,7 @@ export interface BenchChild {
   stop(): Promise<void>;
 }
 
-export type ServerName = "ingress" | "bare-koa" | "koa-redis" | "worker";
+export type ServerName = "ingress" | "bare-koa" | "koa-redis" | "worker" | "sender";
 
 let nodeOptionsByStage: Map<string, string> | undefined;
 
@@ -40,7 +40,7 @@ function readNodeOptionsByStage(): Map<string, string> {
  * it. The Koa references run as a plain app would, with the runtime's options.
  */
 export function imageNodeOptions(server: ServerName): string[] {
-  const stage = server === "ingress" || server === "worker" ? server : "runtime";
+  const stage = server === "ingress" || server === "worker" ? server : server === "sender" ? "worker" : "runtime";
   const options = (nodeOptionsByStage ??= readNodeOptionsByStage());
   const value = options.get(stage) ?? options.get("runtime");
   if (value === undefined) throw new Error("Dockerfile: no NODE_OPTIONS in the runtime stage");

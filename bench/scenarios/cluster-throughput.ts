@@ -113,7 +113,7 @@ export async function clusterThroughput(ctx: BenchContext): Promise<ScenarioResu
   return {
     rows: [
       {
-        scenario: `11. events/s through a Redis Cluster (3 masters + 3 replicas, ${PARTITIONS} partitions) vs one Redis, one worker, 1 destination (${EVENTS} events, median of ${ctx.rounds})`,
+        scenario: `12. events/s through a Redis Cluster (3 masters + 3 replicas, ${PARTITIONS} partitions) vs one Redis, one worker, 1 destination (${EVENTS} events, median of ${ctx.rounds})`,
         measured: `${Math.round(clustered[r]!.eventsPerS)} events/s`,
         baseline: `${Math.round(standalone[r]!.eventsPerS)} events/s one Redis`,
         ratio: round(ratios[r]!),
@@ -121,7 +121,7 @@ export async function clusterThroughput(ctx: BenchContext): Promise<ScenarioResu
         met: ratios[r]! >= 0.8,
       },
       {
-        scenario: "11. CPU per event, worker + each master (least of the rounds)",
+        scenario: "12. CPU per event, worker + each master (least of the rounds)",
         measured: `${Math.min(...clustered.map((d) => d.workerCpuUsPerEvent))} + ${[0, 1, 2].map((m) => Math.min(...clustered.map((d) => d.redisCpuUsPerEvent[m] ?? 0))).join(" + ")} µs`,
         baseline: `${Math.min(...standalone.map((d) => d.workerCpuUsPerEvent))} + ${Math.min(...standalone.map((d) => d.redisCpuUsPerEvent[0]!))} µs one Redis`,
         ratio: round(

@@ -6,7 +6,12 @@ import { describe, expect, it } from "vitest";
 import { TEST_SIGNING_SECRET as SECRET } from "@yuju-relay/testing";
 
 const example = new URL("../../../relay.example.yaml", import.meta.url).pathname;
-const secrets = { CRM_WEBHOOK_SECRET: SECRET, TICKETS_WEBHOOK_SECRET: SECRET, ARCHIVE_WEBHOOK_SECRET: SECRET };
+const secrets = {
+  CRM_WEBHOOK_SECRET: SECRET,
+  TICKETS_WEBHOOK_SECRET: SECRET,
+  ARCHIVE_WEBHOOK_SECRET: SECRET,
+  ASSISTANT_WEBHOOK_SECRET: SECRET,
+};
 
 /** `relay …` as a real child process, as `pnpm relay …` runs it. */
 async function relay(args: string[], env: Record<string, string> = {}) {
@@ -19,7 +24,7 @@ describe("relay config check (real child process)", () => {
   it("accepts relay.example.yaml, summarizing each destination without its secret", async () => {
     const { code, output } = await relay(["config", "check", example], secrets);
     expect(code).toBe(0);
-    expect(output).toMatch(/valid, 3 destinations/);
+    expect(output).toMatch(/valid, 4 destinations/);
     expect(output).toMatch(/crm -> https:\/\/crm\.example\.com\/hooks\/wecom: message\.received; filter on isSelf/);
     expect(output).not.toContain(SECRET);
   });

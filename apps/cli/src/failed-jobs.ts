@@ -1,6 +1,6 @@
 import { callbackEventId, CALLBACK_QUEUE, type CallbackJobData, type DeliveryJobData } from "@yuju-relay/queue";
 import type { Job, Queue } from "bullmq";
-import { eventOfCallback, reasonExcerpt } from "./job-views.ts";
+import { eventOfCallback, reasonExcerpt } from "@yuju-relay/inspector";
 import { destinationQueue, type RelayQueues } from "./relay-queues.ts";
 
 /** A job in a failed set, with where it failed. */

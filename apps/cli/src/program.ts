@@ -3,9 +3,11 @@ import { oneLine } from "./cli-error.ts";
 import { configCheckCommand } from "./commands/config-check.ts";
 import { eventCommand } from "./commands/event.ts";
 import { failedCommand } from "./commands/failed.ts";
+import { keysCommand } from "./commands/keys.ts";
 import { pauseCommand } from "./commands/pause.ts";
 import { replayCommand } from "./commands/replay.ts";
 import { resumeCommand } from "./commands/resume.ts";
+import { sendCommand } from "./commands/send.ts";
 import { statsCommand } from "./commands/stats.ts";
 import { EXIT } from "./exit-codes.ts";
 import type { CommandContext, Output } from "./output.ts";
@@ -35,10 +37,12 @@ export function createProgram(ctx: CommandContext): Command {
   program.addCommand(statsCommand(ctx));
   program.addCommand(pauseCommand(ctx));
   program.addCommand(resumeCommand(ctx));
+  program.addCommand(sendCommand(ctx));
   program
     .command("config")
     .description("the RELAY_CONFIG file")
     .addCommand(configCheckCommand(io, (code) => ctx.setExitCode(code)));
+  program.addCommand(keysCommand(ctx));
   inheritSettings(program);
   return program;
 }

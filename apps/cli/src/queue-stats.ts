@@ -3,7 +3,7 @@ import type { RelayQueues } from "./relay-queues.ts";
 
 export interface QueueStats {
   queue: string;
-  /** Null for the callbacks queue. */
+  /** Null for the callbacks and sends queues. */
   destination: string | null;
   paused: boolean;
   waiting: number;
@@ -12,12 +12,12 @@ export interface QueueStats {
   failed: number;
   /** Age of the oldest waiting job, in ms; null when none waits. */
   oldestWaitingMs: number | null;
-  /** Jobs completed in the last hour: for a destination, events delivered. */
+  /** Jobs completed in the last hour: for a destination, events delivered; for sends, messages sent. */
   completedLastHour: number;
 }
 
 export async function relayStats(relay: RelayQueues, now = Date.now()): Promise<QueueStats[]> {
-  const queues: Array<[string | null, Queue]> = [[null, relay.callbacks], ...relay.deliveries];
+  const queues: Array<[string | null, Queue]> = [[null, relay.callbacks], ...relay.deliveries, [null, relay.sends]];
   return Promise.all(queues.map(([destination, queue]) => queueStats(queue, destination, now)));
 }
 

@@ -1,28 +1,25 @@
-import { ConfigError, DEFAULT_DELIVERY_ATTEMPTS, DEFAULT_DESTINATION, readRelayConfig } from "@yuju-relay/config";
+import { ConfigError } from "@yuju-relay/config";
 import {
   CallbackPartitions,
+  createSendQueue,
   createWorkerConnection,
   isConnected,
   type CallbackJobData,
   type DeliveryJobData,
   type DeliveryPolicy,
   type RedisClient,
+  type SendJobData,
 } from "@yuju-relay/queue";
+import { destinationPolicies, type EventSources } from "@yuju-relay/inspector";
 import { Queue } from "bullmq";
 import type { CliConfig } from "./cli-env.ts";
 import { CliError, configErrorLine } from "./cli-error.ts";
 import { EXIT } from "./exit-codes.ts";
 
 /** The queues the worker uses, opened as the worker opens them: the same REDIS_URL, prefix and RELAY_CONFIG. */
-export interface RelayQueues {
-  redis: RedisClient;
-  prefix: string;
-  callbacks: Queue<CallbackJobData>;
-  /** Every configured destination's queue (disabled ones too: they may still hold jobs), by name. */
-  deliveries: ReadonlyMap<string, Queue<DeliveryJobData>>;
-  /** Each destination's attempts and backoff: what a replay's new delivery job gets. */
-  policies: ReadonlyMap<string, DeliveryPolicy>;
-  retention: { completedMs: number; failedMs: number };
+export interface RelayQueues extends EventSources {
+  /** The send API's queue. */
+  sends: Queue<SendJobData>;
   /**
    * Each partition's view (CALLBACK_PARTITIONS): its callbacks and destinations' queues, and
    * `prefix` its keys' prefix. The fields above are partition 0's; with one partition, the only one.
@@ -74,16 +71,10 @@ async function connect(config: CliConfig): Promise<RedisClient> {
 export async function openRelayQueues(config: CliConfig): Promise<RelayQueues> {
   let policies: Map<string, DeliveryPolicy>;
   try {
-    const defaults = {
-      timeoutMs: 10_000,
-      attempts: DEFAULT_DELIVERY_ATTEMPTS,
-      retry: { baseDelayMs: config.RETRY_BASE_DELAY, maxDelayMs: config.RETRY_MAX_DELAY },
-    };
-    // Names and shapes only: the CLI never signs, so secrets are neither needed nor read.
-    const destinations = config.RELAY_CONFIG
-      ? readRelayConfig(config.RELAY_CONFIG, { env: {}, resolveSecrets: false, defaults })
-      : [{ name: DEFAULT_DESTINATION, ...defaults }];
-    policies = new Map(destinations.map((d) => [d.name, { attempts: d.attempts, retry: d.retry }]));
+    policies = destinationPolicies(config.RELAY_CONFIG, {
+      baseDelayMs: config.RETRY_BASE_DELAY,
+      maxDelayMs: config.RETRY_MAX_DELAY,
+    });
   } catch (error) {
     if (error instanceof ConfigError) throw new CliError(configErrorLine(error), EXIT.config);
     throw error;
@@ -101,6 +92,10 @@ export async function openRelayQueues(config: CliConfig): Promise<RelayQueues> {
     await Promise.all(opened.map((q) => q.close().catch(() => {})));
     await redis.quit().catch(() => redis.disconnect());
   };
+  // The send API's queue is not partitioned: one queue, under QUEUE_PREFIX.
+  const sends = createSendQueue(redis, config.QUEUE_PREFIX);
+  sends.on("error", () => {});
+  opened.push(sends as Queue);
   const partitions: RelayQueues[] = layout.indexes().map((p) => {
     const view: RelayQueues = {
       redis,
@@ -110,6 +105,7 @@ export async function openRelayQueues(config: CliConfig): Promise<RelayQueues> {
         [...policies.keys()].map((name) => [name, open<DeliveryJobData>(layout.deliveryQueueName(name, p))] as const),
       ),
       policies,
+      sends,
       retention: { completedMs: config.KEEP_COMPLETED_AGE, failedMs: config.KEEP_FAILED_AGE },
       partitions: [],
       close,

@@ -1,4 +1,12 @@
-import { checkRedisCluster, envBoolean, envInt, logLevelEnv, redisEnv } from "@yuju-relay/config";
+import {
+  checkRedisCluster,
+  destinationEnv,
+  envBoolean,
+  envInt,
+  logLevelEnv,
+  redisEnv,
+  retentionEnv,
+} from "@yuju-relay/config";
 import { z } from "zod";
 
 export const dashboardEnv = z
@@ -22,8 +30,14 @@ export const dashboardEnv = z
      * read; the secrets' variables need not be set here. Unset: the queue of `default` (FORWARD_URL).
      */
     RELAY_CONFIG: z.string().optional(),
-    /** true: look only; retry, clean and delete answer 405. */
+    /** true: look only; retry, clean and delete answer 405, the inspector's buttons are hidden and its POSTs answer 405. */
     DASHBOARD_READ_ONLY: envBoolean(false),
+    /** The worker's retention: the event inspector says how long a record is kept when one is gone. */
+    // For a replay of an event delivered inline: its new delivery job gets the destination's policy.
+    RETRY_BASE_DELAY: destinationEnv.RETRY_BASE_DELAY,
+    RETRY_MAX_DELAY: destinationEnv.RETRY_MAX_DELAY,
+    KEEP_COMPLETED_AGE: retentionEnv.KEEP_COMPLETED_AGE,
+    KEEP_FAILED_AGE: retentionEnv.KEEP_FAILED_AGE,
   })
   .superRefine(checkRedisCluster);
 

@@ -47,7 +47,7 @@ describe("dashboard", () => {
     const api = await fetch(`${dashboard.url}/api/queues`, { headers: basic("admin", "correct-horse") });
     expect(api.status).toBe(200);
     const { queues } = (await api.json()) as { queues: Array<{ name: string }> };
-    expect(queues.map((q) => q.name)).toEqual(["callbacks", "deliveries.default"]);
+    expect(queues.map((q) => q.name)).toEqual(["callbacks", "deliveries.default", "sends"]);
   });
 
   it("retries a failed job (a replay after a fix), through Bull Board's own API", async () => {
@@ -120,6 +120,7 @@ describe("dashboard", () => {
         ["callbacks", false],
         ["deliveries.crm", true],
         ["deliveries.archive", false],
+        ["sends", false],
       ]);
     } finally {
       await own.close();

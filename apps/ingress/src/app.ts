@@ -1,10 +1,16 @@
 import Router from "@koa/router";
 import type { Logger } from "@yuju-relay/logging";
 import { callbackSubject } from "@yuju-relay/protocol";
+import type { RefusalLog } from "@yuju-relay/queue";
 import Koa from "koa";
+import type { AddressAllowlist } from "./address-allowlist.ts";
+import type { AuthFailureLimit } from "./auth-failure-limit.ts";
+import { normalizeAddress } from "./client-address.ts";
 import type { IngestOutcome } from "./ingest-callback.ts";
+import { OnceAMinute } from "./once-a-minute.ts";
 import { publicReadinessDetails, type IngressReadiness } from "./readiness.ts";
 import { readCallbackBody } from "./read-callback-body.ts";
+import { refusalRecorder } from "./refusal-recorder.ts";
 
 export interface IngressAppDeps {
   ingest: (text: string, route: string, method: string) => Promise<IngestOutcome>;
@@ -18,8 +24,19 @@ export interface IngressAppDeps {
   /** Shutting down: every answer closes its connection. */
   isDraining: () => boolean;
   /** Counts each callback's outcome (metrics). */
-  countOutcome?: (outcome: IngestOutcome["outcome"] | "too_large" | "unreadable") => void;
+  countOutcome?: (outcome: CallbackOutcome) => void;
+  /** CALLBACK_ALLOWED_IPS; null: every address. */
+  allowlist?: AddressAllowlist | null;
+  /** AUTH_FAILURE_LIMIT's counts; null: no limit. */
+  authFailures?: AuthFailureLimit | null;
+  /** TRUST_PROXY_HOPS: 0 reads the socket's address and ignores X-Forwarded-For. */
+  trustProxyHops?: number;
+  /** Keeps a refused callback for the dashboard's /refused page; returns at once (refusal-log.ts). */
+  recordRefusal?: RefusalLog["record"];
 }
+
+/** What became of a request to a callback path: the ingest's outcomes, and what the door refused. */
+export type CallbackOutcome = IngestOutcome["outcome"] | "too_large" | "unreadable" | "forbidden" | "throttled";
 
 /**
  * Paths the platform may call. `/notice` is the message callback. The member-leave page is
@@ -38,9 +55,21 @@ export function createIngressApp({
   readiness,
   isDraining,
   countOutcome = () => {},
+  allowlist = null,
+  authFailures = null,
+  trustProxyHops = 0,
+  recordRefusal = () => {},
 }: IngressAppDeps): Koa {
   const app = new Koa();
+  // With proxies in front, Koa reads ctx.ip from X-Forwarded-For, keeping only the last `hops`
+  // entries (those the proxies wrote) and taking the first of them; without, the header is ignored.
+  app.proxy = trustProxyHops > 0;
+  app.maxIpsCount = trustProxyHops;
   const router = new Router();
+  // A scanner or a token guesser must not fill the logs: one line a minute per address.
+  const forbiddenLog = new OnceAMinute();
+  const unauthorizedLog = new OnceAMinute();
+  app.use(refusalRecorder(recordRefusal));
 
   app.use(async (ctx, next) => {
     try {
@@ -65,7 +94,34 @@ export function createIngressApp({
         ctx.body = { error: "use GET or POST" };
         return;
       }
+      const client = normalizeAddress(ctx.ip);
+      const address = client?.address ?? "(unknown)";
+      // Both checks come before the body is read: a refused caller costs no body and no parse.
+      if (allowlist && !allowlist.allows(client)) {
+        countOutcome("forbidden");
+        if (forbiddenLog.first(address)) {
+          logger.warn(
+            { path, ip: address },
+            "callback refused: address not in CALLBACK_ALLOWED_IPS (logged once a minute)",
+          );
+        }
+        ctx.status = 403;
+        // The body is never read: close rather than drain it to keep the connection.
+        ctx.set("Connection", "close");
+        ctx.body = { error: "address not allowed" };
+        return;
+      }
+      const retryAfter = authFailures?.retryAfterSeconds(address) ?? 0;
+      if (retryAfter > 0) {
+        countOutcome("throttled");
+        ctx.status = 429;
+        ctx.set("Retry-After", String(retryAfter));
+        ctx.set("Connection", "close");
+        ctx.body = { error: "too many invalid tokens from this address" };
+        return;
+      }
       const read = await readCallbackBody(ctx.req, bodyLimit);
+      if (read.ok) ctx.state.callbackText = read.text;
       if (!read.ok) {
         countOutcome(read.status === 413 ? "too_large" : "unreadable");
         logger.warn({ path, status: read.status, error: read.error }, "callback body refused");
@@ -110,7 +166,14 @@ export function createIngressApp({
           ctx.body = { error: result.error };
           return;
         case "unauthorized":
-          logger.warn({ path, ip: ctx.ip }, "callback with a wrong or missing token");
+          if (authFailures?.recordFailure(address)) {
+            logger.warn(
+              { path, ip: address, limit: authFailures.limit },
+              "address reached AUTH_FAILURE_LIMIT invalid tokens this minute: 429 until the end of the next minute",
+            );
+          } else if (unauthorizedLog.first(address)) {
+            logger.warn({ path, ip: address }, "callback with a wrong or missing token (logged once a minute)");
+          }
           ctx.status = 401;
           ctx.body = { error: "invalid token" };
           return;

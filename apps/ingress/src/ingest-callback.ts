@@ -1,7 +1,7 @@
-import { hash, timingSafeEqual } from "node:crypto";
 import { callbackToken, classifyCallback, parseCallbackJson, removeCallbackToken } from "@yuju-relay/protocol";
 import type { CallbackJobData } from "@yuju-relay/queue";
 import type { StoreCallback } from "./callback-store.ts";
+import type { CallbackTokens } from "./callback-tokens.ts";
 
 /** What became of one callback; the HTTP layer only maps this to a status. */
 export type IngestOutcome =
@@ -28,27 +28,23 @@ export class UnstorableCallbackError extends Error {
  */
 export type EnqueueCallback = (job: CallbackJobData) => Promise<string>;
 
-// One-shot hashing: no Hash object per callback (it runs on every request).
-const digest = (value: string) => hash("sha256", value, "buffer");
-
-/** Hashing first makes the comparison constant-time whatever the lengths. */
-export function tokenMatches(expected: Buffer, received: string | null): boolean {
-  return received !== null && timingSafeEqual(expected, digest(received));
-}
-
 export interface IngestDeps {
-  /** sha256 of CALLBACK_TOKEN, or null to accept any body (local trials). */
-  expectedTokenDigest: Buffer | null;
+  /** CALLBACK_TOKEN's tokens, or null to accept any body (local trials). */
+  tokens: CallbackTokens | null;
+  /** Called with the position (0-based) in CALLBACK_TOKEN of each matching token (a metric). */
+  onTokenMatch?: (position: number) => void;
   store: StoreCallback;
 }
 
-export function createIngest({ expectedTokenDigest, store }: IngestDeps) {
+export function createIngest({ tokens, onTokenMatch = () => {}, store }: IngestDeps) {
   return async function ingestCallback(text: string, route: string, method: string): Promise<IngestOutcome> {
     const parsed = parseCallbackJson(text);
     if (!parsed.ok) return { outcome: parsed.problem, error: parsed.error };
     const { body } = parsed;
-    if (expectedTokenDigest && !tokenMatches(expectedTokenDigest, callbackToken(body))) {
-      return { outcome: "unauthorized" };
+    if (tokens) {
+      const position = tokens.match(callbackToken(body));
+      if (position < 0) return { outcome: "unauthorized" };
+      onTokenMatch(position);
     }
     // Well-formed JSON of the wrong shape is still queued: the worker fails it visibly, with its
     // reason, where it can be read and replayed. Rejecting it here would lose it.
@@ -65,4 +61,3 @@ export function createIngest({ expectedTokenDigest, store }: IngestDeps) {
     }
   };
 }
-export { digest as tokenDigest };

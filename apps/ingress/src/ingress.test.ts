@@ -1,6 +1,6 @@
 import { parseEnv } from "@yuju-relay/config";
 import { createLogger } from "@yuju-relay/logging";
-import { CALLBACK_QUEUE, type CallbackJobData } from "@yuju-relay/queue";
+import { CALLBACK_QUEUE, readRefusals, type CallbackJobData } from "@yuju-relay/queue";
 import { eventually, sendCallback, startOwnRedis, uniquePrefix, type TestRedis } from "@yuju-relay/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -68,6 +68,23 @@ describe("ingress (real Redis, real HTTP)", () => {
     expect(await queue.count()).toBe(before);
   });
 
+  it("keeps each refusal for the dashboard, without the token, and a 413 without its body", async () => {
+    const guess = "guessed-token-9876";
+    expect((await post(`${ingress.url}/notice`, messageBody("m-refused", guess))).status).toBe(401);
+    expect((await post(`${ingress.url}/notice`, "x".repeat(4_096))).status).toBe(413); // counted in the metrics test
+    await eventually(async () => {
+      const refused = await readRefusals(redis, prefix, 401);
+      expect(refused.find((r) => r.bodyExcerpt?.includes("m-refused"))).toMatchObject({
+        status: 401,
+        reason: "invalid token",
+        path: "/notice",
+        ip: expect.stringMatching(/127\.0\.0\.1/),
+      });
+      expect(JSON.stringify(refused)).not.toContain(guess);
+      expect(await readRefusals(redis, prefix, 413)).toMatchObject([{ status: 413, bodyExcerpt: null }]);
+    });
+  });
+
   it("answers 400 with a JSON error for a body that is not JSON", async () => {
     const answer = await post(`${ingress.url}/notice`, "{not json");
     expect(answer.status).toBe(400);
@@ -103,7 +120,7 @@ describe("ingress (real Redis, real HTTP)", () => {
     const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
     expect(value(/yuju_callbacks_total\{outcome="accepted",app="ingress"\} (\d+)/)).toBeGreaterThanOrEqual(2);
     expect(value(/yuju_callbacks_total\{outcome="unauthorized",app="ingress"\} (\d+)/)).toBeGreaterThanOrEqual(2);
-    expect(value(/yuju_callbacks_total\{outcome="too_large",app="ingress"\} (\d+)/)).toBe(1);
+    expect(value(/yuju_callbacks_total\{outcome="too_large",app="ingress"\} (\d+)/)).toBe(2); // with the refusal test's
     // No worker runs here: everything accepted is still waiting, and the oldest has aged.
     expect(value(/yuju_queue_jobs\{queue="callbacks",destination="",state="waiting",app="ingress"\} (\d+)/)).toBe(
       await queue.getWaitingCount(),

@@ -10,9 +10,12 @@ import {
 } from "@yuju-relay/metrics";
 import { Counter } from "prom-client";
 import {
+  acceptSend,
   CallbackPartitions,
   claimPartitionCount,
   createProducerConnection,
+  createRefusalLog,
+  createSendQueue,
   isConnected,
   PartitionedCallbackQueues,
   type RedisClient,
@@ -21,9 +24,13 @@ import { Spool, type SpoolDrainer } from "@yuju-relay/spool";
 import { createIngressApp } from "./app.ts";
 import { queueOnlyStore, spoolingStore } from "./callback-store.ts";
 import type { IngressConfig } from "./config.ts";
-import { createIngest, tokenDigest } from "./ingest-callback.ts";
+import { AuthFailureLimit } from "./auth-failure-limit.ts";
+import { CallbackTokens } from "./callback-tokens.ts";
+import { createIngest } from "./ingest-callback.ts";
 import { createQueueEnqueuer } from "./queue-enqueuer.ts";
 import { createReadiness } from "./readiness.ts";
+import { createSendApiApp } from "./send-api.ts";
+import { createApiKeyCheck } from "./send-api-keys.ts";
 import { createCallbackDrainer } from "./spool-drain.ts";
 import { registerSpoolMetrics } from "./spool-metrics.ts";
 
@@ -47,6 +54,8 @@ export interface RunningIngress {
   url: string;
   /** The /metrics, /healthz and /readyz server, when OPS_PORT is set. */
   ops: OpsServer | null;
+  /** The send API's base URL, when API_PORT is set. */
+  apiUrl: string | null;
   /** Stops accepting, lets in-flight callbacks finish (up to SHUTDOWN_TIMEOUT), then closes Redis. */
   close(): Promise<void>;
 }
@@ -70,10 +79,6 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
         throw new Error(`SPOOL_DIR ${config.SPOOL_DIR}: cannot open the spool: ${(error as Error).message}`);
       })
     : null;
-  const ingest = createIngest({
-    expectedTokenDigest: config.CALLBACK_TOKEN ? tokenDigest(config.CALLBACK_TOKEN) : null,
-    store: spool ? spoolingStore(enqueue, spool, logger) : queueOnlyStore(enqueue),
-  });
   const readinessCheck = { ready: createReadiness(connection, spool, () => draining) };
   const readiness = () => boundedReadiness(readinessCheck);
   const registry = createMetricsRegistry("ingress");
@@ -83,9 +88,23 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
   );
   const callbacks = new Counter({
     name: "yuju_callbacks_total",
-    help: "Callbacks received, by outcome (accepted, spooled, unauthorized, malformed, too_deep, unstorable, unavailable, too_large, unreadable)",
+    help: "Callbacks received, by outcome (accepted, spooled, unauthorized, malformed, too_deep, unstorable, unavailable, too_large, unreadable, forbidden, throttled)",
     labelNames: ["outcome"],
     registers: [registry],
+  });
+  const tokens = config.CALLBACK_TOKEN ? new CallbackTokens(config.CALLBACK_TOKEN) : null;
+  const tokenMatches = new Counter({
+    name: "yuju_callback_token_matches_total",
+    help: "Callbacks whose token matched CALLBACK_TOKEN, by the token's position in the list (1 is the first), never its value",
+    labelNames: ["position"],
+    registers: [registry],
+  });
+  // One child per position, made once: shown at 0 from the start, and no label lookup per callback.
+  const matchCounters = (config.CALLBACK_TOKEN ?? []).map((_, i) => tokenMatches.labels({ position: String(i + 1) }));
+  const ingest = createIngest({
+    tokens,
+    onTokenMatch: (position) => matchCounters[position]?.inc(),
+    store: spool ? spoolingStore(enqueue, spool, logger) : queueOnlyStore(enqueue),
   });
   let drainer: SpoolDrainer | null = null;
   if (spool) {
@@ -104,6 +123,8 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
       "spool ready: callbacks Redis cannot take go there",
     );
   }
+  // Refused callbacks, for the dashboard's /refused page: buffered, written by a timer, best effort.
+  const refusals = createRefusalLog(connection, config.QUEUE_PREFIX);
   const app = createIngressApp({
     ingest,
     bodyLimit: config.BODY_LIMIT,
@@ -111,6 +132,10 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
     readiness,
     isDraining: () => draining,
     countOutcome: (outcome) => callbacks.inc({ outcome }),
+    allowlist: config.CALLBACK_ALLOWED_IPS ?? null,
+    authFailures: tokens && config.AUTH_FAILURE_LIMIT > 0 ? new AuthFailureLimit(config.AUTH_FAILURE_LIMIT) : null,
+    trustProxyHops: config.TRUST_PROXY_HOPS,
+    recordRefusal: refusals.record,
   });
 
   // Give Redis a moment before taking traffic; if it is not there, start anyway: callbacks are
@@ -143,21 +168,65 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
-  logger.info({ port, host: config.HOST, prefix: config.QUEUE_PREFIX }, "ingress listening");
+  logger.info(
+    {
+      port,
+      host: config.HOST,
+      prefix: config.QUEUE_PREFIX,
+      // Counts and addresses only: never a token.
+      callbackTokens: tokens?.size ?? 0,
+      allowedAddresses: config.CALLBACK_ALLOWED_IPS?.entries ?? "any",
+      trustProxyHops: config.TRUST_PROXY_HOPS,
+    },
+    "ingress listening",
+  );
   const ops =
     config.OPS_PORT === undefined ? null : await startOpsServer(config.OPS_PORT, config.HOST, registry, readinessCheck);
+
+  // The send API: its own Koa app and port (never the callback port), on the same fail-fast connection.
+  let apiServer: Server | null = null;
+  let apiUrl: string | null = null;
+  const sendQueue = config.API_PORT === undefined ? null : createSendQueue(connection, config.QUEUE_PREFIX);
+  if (sendQueue && config.API_PORT !== undefined) {
+    sendQueue.on("error", (error) => logger.warn({ err: error.message }, "send queue error"));
+    const api = createSendApiApp({
+      isValidKey: createApiKeyCheck(config.RELAY_API_KEYS),
+      accept: (request) => acceptSend(connection, sendQueue, config.QUEUE_PREFIX, request),
+      redis: connection,
+      prefix: config.QUEUE_PREFIX,
+      logger,
+      isDraining: () => draining,
+    });
+    apiServer = api.listen(config.API_PORT, config.API_HOST);
+    await new Promise<void>((resolve, reject) => {
+      apiServer!.once("listening", resolve);
+      apiServer!.once("error", reject);
+    });
+    const apiPort = (apiServer.address() as AddressInfo).port;
+    apiUrl = `http://127.0.0.1:${apiPort}`;
+    logger.info({ port: apiPort, host: config.API_HOST, keys: config.RELAY_API_KEYS.length }, "send API listening");
+  }
 
   return {
     server,
     url,
     ops,
+    apiUrl,
     async close() {
       draining = true;
       // New connections are refused; requests already in flight finish and get their answer,
       // which is only 200 once their job is in Redis or the spool, with `Connection: close` (app.ts): each
       // keep-alive socket closes once its answer is written. Idle ones are closed now.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      const closed = Promise.all(
+        [server, apiServer].map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              if (!s) return resolve();
+              s.close(() => resolve());
+              s.closeIdleConnections();
+            }),
+        ),
+      ).then(() => {});
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), config.SHUTDOWN_TIMEOUT);
@@ -165,6 +234,7 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
       if ((await Promise.race([closed, timedOut])) === "timeout") {
         logger.warn("in-flight requests did not finish in SHUTDOWN_TIMEOUT: closing their connections");
         server.closeAllConnections();
+        apiServer?.closeAllConnections();
       }
       clearTimeout(timer);
       await ops?.close();
@@ -172,7 +242,9 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
       // the next start. A drain batch in flight finishes first (removed from the spool only if stored).
       await drainer?.stop();
       await spool?.close();
+      await refusals.close();
       await queue.close().catch(() => {});
+      await sendQueue?.close().catch(() => {});
       await connection.quit().catch(() => connection.disconnect());
       logger.info("ingress stopped");
     },

@@ -1,6 +1,8 @@
 import {
   checkDestinationEnv,
   checkRedisCluster,
+  checkSendEnv,
+  sendEnv,
   destinationEnv,
   envDurationMs,
   envInt,
@@ -15,6 +17,7 @@ const workerFields = {
   ...logLevelEnv,
   ...destinationEnv,
   ...retentionEnv,
+  ...sendEnv,
   /**
    * Path to a module (TypeScript or JavaScript) whose default export is `defineHandlers({...})`:
    * code for what the destinations' filters cannot express. Loaded at start; a module that fails
@@ -86,6 +89,7 @@ const workerFields = {
 export const workerEnv = z.object(workerFields).superRefine((env, ctx) => {
   checkRedisCluster(env, ctx);
   checkDestinationEnv(env, ctx);
+  checkSendEnv(env, ctx);
 });
 
 export type WorkerConfig = z.infer<typeof workerEnv>;

@@ -73,6 +73,9 @@ export class DeliveryRefused extends UnrecoverableError implements DeliveryFailu
     readonly facts: AttemptFacts,
   ) {
     super(message);
+    // isFinalFailure, the metrics and the end of an ordered turn tell an unrecoverable failure by
+    // its name, which BullMQ's constructor sets to the subclass's.
+    this.name = "UnrecoverableError";
   }
 }
 

@@ -14,6 +14,7 @@ interface FilterFields {
   roomId?: string | null;
   botId?: string | null;
   source?: number | null;
+  origin?: string;
   text?: string | null;
 }
 
@@ -29,6 +30,7 @@ function fieldsOf(event: RelayEvent): FilterFields {
       roomId: d.room?.id ?? null,
       botId: d.bot.wxid,
       source: d.source,
+      origin: d.origin,
       text: d.text,
     };
   }
@@ -59,6 +61,7 @@ export function failedCondition(filter: DestinationFilter, event: RelayEvent): s
     inList("roomIds", filter.roomIds, f.roomId) ??
     inList("botIds", filter.botIds, f.botId) ??
     inList("sources", filter.sources, f.source) ??
+    inList("origin", filter.origin as readonly string[] | undefined, f.origin) ??
     (filter.textMatches === undefined || (typeof f.text === "string" && filter.textMatches.test(f.text))
       ? null
       : `filter.textMatches: ${typeof f.text === "string" ? "text" : "no text"} does not match ${filter.textMatches}`)

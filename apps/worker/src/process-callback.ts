@@ -10,6 +10,7 @@ import {
   type DestinationStatus,
   type EventClaims,
   type RedisClient,
+  type SendEchoes,
 } from "@yuju-relay/queue";
 import { UnrecoverableError, type Job } from "bullmq";
 import { whyNotWanted } from "./destination-filter.ts";
@@ -35,6 +36,8 @@ export function createCallbackProcessor(deps: {
   redis: RedisClient;
   prefix: string;
   logger: Logger;
+  /** The send path's lookups: the chat's account, and `relaySendId` on the relay's own sends' callbacks. */
+  sendEchoes?: SendEchoes;
 }) {
   const { destinations, handlers, fanOut, claims, redis, prefix, logger } = deps;
   const byName = new Map(destinations.map((d) => [d.name, d]));
@@ -48,6 +51,9 @@ export function createCallbackProcessor(deps: {
       throw new UnrecoverableError(normalized.reason);
     }
     const { event } = normalized;
+    // The chat's hosted account (for sends without botWxid), and `relaySendId` on the relay's own sends.
+    if (event.type === "message.received") await deps.sendEchoes?.observe(event);
+    if (event.type === "message.received") await deps.sendEchoes?.observe(event);
     const jobId = job.id ?? "";
     const claim = claims ? await claims.claim(event.id, jobId) : null;
     if (claim && !claim.claimed) {

@@ -4,7 +4,6 @@ import { StringDecoder } from "node:string_decoder";
 import { urlToHttpOptions } from "node:url";
 import { toEnvelope, type RelayEvent } from "@yuju-relay/protocol";
 import { answerPolicy } from "@yuju-relay/queue";
-import { Webhook } from "standardwebhooks";
 import {
   DeliveryRefused,
   DestinationGone,
@@ -14,11 +13,11 @@ import {
   RetryableDeliveryError,
   type AttemptFacts,
 } from "./delivery-errors.ts";
+import { createWebhookSigner, type SigningKeys } from "./webhook-signer.ts";
 
-export interface DeliveryTarget {
+/** Where and how to deliver; `secret`, `signing` and `previousSecrets` are the destination's keys. */
+export interface DeliveryTarget extends SigningKeys {
   url: string;
-  /** `whsec_...` */
-  secret: string;
   timeoutMs: number;
   /** Connections kept open to the endpoint: the worker's concurrency is enough. */
   maxSockets?: number;
@@ -34,6 +33,7 @@ export interface DeliveryResult {
 interface Answer {
   status: number;
   retryAfter: string | null;
+  /** A redirect's target: never followed, only reported. */
   location: string | null;
   text: string;
 }
@@ -47,8 +47,8 @@ interface Answer {
  * sentence. node:http with a keep-alive agent rather than fetch: at a thousand deliveries a second
  * fetch's per-request objects were the worker's largest cost (see docs/performance.md).
  */
-export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }: DeliveryTarget) {
-  const signer = new Webhook(secret);
+export function createSignedDelivery({ url, timeoutMs, maxSockets = 64, ...keys }: DeliveryTarget) {
+  const sign = createWebhookSigner(keys);
   const target = new URL(url);
   const secure = target.protocol === "https:";
   const send = secure ? httpsRequest : httpRequest;
@@ -146,7 +146,7 @@ export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }
           "user-agent": "yuju-relay",
           "webhook-id": webhookId,
           "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
-          "webhook-signature": signer.sign(webhookId, now, payload),
+          "webhook-signature": sign(webhookId, now, payload),
         },
         payload,
         Math.min(timeoutMs, attemptTimeoutMs),
@@ -172,7 +172,7 @@ export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }
       status,
       retryAfterMs: retryAfterMs ?? null,
       responseExcerpt: text || null,
-      location: status >= 300 && status < 400 ? answer.location : null,
+      location: status >= 300 && status < 400 ? redirectTarget(answer.location, target) : null,
     });
     const policy = answerPolicy(status);
     if (policy === "delivered") return { status, durationMs: answered.durationMs, facts: answered };
@@ -186,6 +186,15 @@ export function createSignedDelivery({ url, secret, timeoutMs, maxSockets = 64 }
       case "gone":
         throw new DestinationGone(message, answered);
       case "refused":
+        // node:http never follows a redirect, and neither does the relay: the signed event would go
+        // to an address nobody configured. Like a 4xx, it fails; the reason names where it pointed.
+        if (status >= 300 && status < 400) {
+          const location = redirectTarget(answer.location, target);
+          throw new DeliveryRefused(
+            `${where} answered ${status} redirecting to ${location ?? "(no Location)"}: redirects are not followed (not retried)`,
+            { ...answered, location },
+          );
+        }
         throw new DeliveryRefused(`${message} (not retried)`, answered);
     }
   };
@@ -224,6 +233,19 @@ function safeUrl(url: URL): string {
   copy.password = "";
   copy.search = "";
   return copy.toString();
+}
+
+/**
+ * A redirect's Location, resolved against the destination's URL and without credentials or query:
+ * an http-to-https redirect repeats the destination's URL, with whatever token its query holds.
+ */
+function redirectTarget(location: string | null, base: URL): string | null {
+  if (!location) return null;
+  try {
+    return safeUrl(new URL(location, base));
+  } catch {
+    return "(an invalid Location)";
+  }
 }
 
 export type DeliverEvent = ReturnType<typeof createSignedDelivery>;

@@ -59,6 +59,9 @@ describe("a job whose worker is killed with SIGKILL (real child processes)", () 
       FORWARD_SECRET: SECRET,
       FORWARD_TIMEOUT: "60s",
       WORKER_CONCURRENCY: "1",
+      // The delivery job is what is held here (a killed callback job mid-inline-attempt is
+      // fan-out-crash.test.ts's): every delivery goes through the destination's queue.
+      INLINE_TIMEOUT: "0",
     });
     workers.push(worker);
     await worker.waitForLog(/worker started/);

@@ -13,6 +13,7 @@ import {
   EventRecorder,
   FanOutWatermark,
   PartitionedCallbackQueues,
+  SendEchoes,
   retentionOptions,
   type CallbackJobData,
   type CallbackJobResult,
@@ -33,8 +34,10 @@ import { OrderedDestination } from "./ordered-delivery.ts";
 import { createCallbackProcessor } from "./process-callback.ts";
 import type { CommonWorkerOptions } from "./readable-failures.ts";
 import { createSignedDelivery, type DeliverEvent } from "./signed-delivery.ts";
+import { logSigningKeys } from "./webhook-signer.ts";
 import { createWorkerMetrics, registerPausedGauge } from "./worker-metrics.ts";
 import { createWorkerReadiness } from "./worker-readiness.ts";
+import { startSendWorker, type RunningSendWorker } from "./send-worker.ts";
 
 export interface RunningWorker {
   /** The callbacks queue's worker (partition 0's). */
@@ -46,6 +49,8 @@ export interface RunningWorker {
     callbacks: Worker<CallbackJobData, CallbackJobResult>;
     deliveryWorkers: ReadonlyMap<string, Worker<DeliveryJobData, DeliveryJobResult>>;
   }>;
+  /** The sends queue's worker, when PLATFORM_API_URL is set. */
+  sends: RunningSendWorker | null;
   /** The /healthz, /readyz and /metrics server, when OPS_PORT is set. */
   ops: OpsServer | null;
   close(): Promise<void>;
@@ -71,6 +76,7 @@ export async function startWorker(
   const destinations = options.destinations ?? loadDestinations(config);
   const handlers = options.handlers ?? (config.HANDLERS_MODULE ? await loadHandlersModule(config.HANDLERS_MODULE) : {});
   const enabled = destinations.filter((d) => d.enabled);
+  logSigningKeys(enabled, logger);
   const registry = createMetricsRegistry("worker");
   const metrics = createWorkerMetrics(registry);
   const connection = createWorkerConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER });
@@ -107,6 +113,8 @@ export async function startWorker(
       createSignedDelivery({
         url: d.url,
         secret: d.secret,
+        signing: d.signing,
+        previousSecrets: d.previousSecrets,
         timeoutMs: d.timeoutMs,
         maxSockets: config.WORKER_CONCURRENCY,
       }),
@@ -192,6 +200,7 @@ export async function startWorker(
         redis: connection,
         prefix: keyPrefix,
         logger,
+        sendEchoes: new SendEchoes(connection, config.QUEUE_PREFIX),
       }),
       queue: callbackQueue,
       common,
@@ -236,7 +245,10 @@ export async function startWorker(
   );
   // Pausing a destination pauses its queue in every partition (the CLI, a 410): partition 0's says.
   registerPausedGauge(registry, started[0]!.deliveryQueues);
-  const workers = started.flatMap(({ callbacks, deliveryWorkers }) => [callbacks, ...deliveryWorkers.values()]);
+  const workers: Worker[] = started.flatMap(({ callbacks, deliveryWorkers }) => [
+    callbacks,
+    ...deliveryWorkers.values(),
+  ]);
   const readiness = createWorkerReadiness({
     callbacks: started.map(({ callbacks }) => callbacks),
     workers,
@@ -245,6 +257,8 @@ export async function startWorker(
     stallAfterMs: config.STALL_AFTER,
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  const sends = await startSendWorker(config, connection, registry, logger);
+  if (sends) workers.push(sends.worker);
   const ops =
     config.OPS_PORT === undefined ? null : await startOpsServer(config.OPS_PORT, config.OPS_HOST, registry, readiness);
   logger.info(
@@ -273,6 +287,7 @@ export async function startWorker(
     worker: started[0]!.callbacks,
     deliveryWorkers: started[0]!.deliveryWorkers,
     partitions: started.map(({ callbacks, deliveryWorkers }) => ({ callbacks, deliveryWorkers })),
+    sends,
     ops,
     async close() {
       // worker.close() waits for active jobs without a limit, and may never return while Redis is
@@ -295,6 +310,7 @@ export async function startWorker(
           .flatMap(({ callbackQueue, deliveryQueues }) => [callbackQueue, ...deliveryQueues.values()])
           .map((q) => q.close().catch(() => {})),
       );
+      await sends?.queue.close().catch(() => {});
       await connection.quit().catch(() => connection.disconnect());
       logger.info("worker stopped");
     },

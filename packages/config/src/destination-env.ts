@@ -77,6 +77,8 @@ export function loadDestinations(
       name: DEFAULT_DESTINATION,
       url: config.FORWARD_URL,
       secret: config.FORWARD_SECRET,
+      signing: "hmac-sha256",
+      previousSecrets: [],
       events: null,
       filter: null,
       timeoutMs: defaults.timeoutMs,

@@ -15,9 +15,21 @@ export {
   DESTINATION_NAME,
   MAX_DELIVERY_TIMEOUT_MS,
   relayConfigSchema,
+  resolveSigningSecret,
+  type PreviousSecret,
   type Destination,
   type DestinationDefaults,
   type DestinationFilter,
   type DestinationOrdering,
   type OrderedFailurePolicy,
 } from "./relay-config-schema.ts";
+export {
+  checkSendApiEnv,
+  checkSendEnv,
+  envSecret,
+  envSlidingLimit,
+  sendApiEnv,
+  sendEnv,
+  type SlidingLimit,
+} from "./send-env.ts";
+export { lookUpSecret, resolveSecretFiles, SECRET_VARIABLES } from "./secret-variables.ts";

@@ -10,6 +10,7 @@ const env: Record<string, string> = {
   CRM_WEBHOOK_SECRET: SECRET,
   TICKETS_WEBHOOK_SECRET: SECRET,
   ARCHIVE_WEBHOOK_SECRET: SECRET,
+  ASSISTANT_WEBHOOK_SECRET: SECRET,
 };
 const defaults = { timeoutMs: 10_000, attempts: 15, retry: { baseDelayMs: 1_000, maxDelayMs: 600_000 } };
 const options: Parameters<typeof parseRelayConfig>[1] = { env, resolveSecrets: true, defaults };
@@ -31,10 +32,14 @@ const one = (extra: string) => `destinations:
 ${extra}`;
 
 describe("RELAY_CONFIG", () => {
-  it("reads relay.example.yaml: three destinations, defaults applied, secrets resolved", () => {
+  it("reads relay.example.yaml: four destinations, defaults applied, secrets resolved", () => {
     const destinations = readRelayConfig(new URL("../../../relay.example.yaml", import.meta.url).pathname, options);
-    expect(destinations.map((d) => d.name)).toEqual(["crm", "tickets", "archive"]);
-    const [crm, tickets, archive] = destinations;
+    expect(destinations.map((d) => d.name)).toEqual(["crm", "tickets", "archive", "assistant"]);
+    const [crm, tickets, archive, assistant] = destinations;
+    expect(assistant?.filter).toEqual({ origin: ["contact"] });
+    expect(problems(one("    filter:\n      origin: [customer]\n"))).toEqual([
+      'destinations[0].filter.origin[0]: unknown origin "customer" (one of contact, hosted_account, api, automation, unknown)',
+    ]);
     expect(crm).toMatchObject({
       events: ["message.received"],
       filter: { isSelf: false },

@@ -1,6 +1,19 @@
-import { MESSAGE_KINDS, RELAY_EVENT_TYPES, type MessageKind, type RelayEventType } from "@yuju-relay/protocol";
+import {
+  HMAC_SECRET,
+  HMAC_SECRET_FORMAT,
+  MESSAGE_KINDS,
+  MESSAGE_ORIGINS,
+  RELAY_EVENT_TYPES,
+  SIGNING_SCHEMES,
+  signingSecretProblem,
+  type MessageKind,
+  type MessageOrigin,
+  type RelayEventType,
+  type SigningScheme,
+} from "@yuju-relay/protocol";
 import { z } from "zod";
 import { DURATION_FORMAT, parseDurationMs } from "./durations.ts";
+import { lookUpSecret } from "./secret-variables.ts";
 
 /**
  * The RELAY_CONFIG file: where each event goes. Every object is strict (an unknown key is an error:
@@ -18,6 +31,8 @@ export interface DestinationFilter {
   roomIds?: string[];
   botIds?: string[];
   sources?: number[];
+  /** Where the message came from (contact, hosted_account, api, automation, unknown): the loop guard. */
+  origin?: MessageOrigin[];
   textMatches?: RegExp;
 }
 
@@ -25,8 +40,18 @@ export interface DestinationFilter {
 export interface Destination {
   name: string;
   url: string;
-  /** `whsec_…`; with `resolveSecrets: false`, the `${ENV_VAR}` reference as written. */
+  /**
+   * The current signing key: `whsec_…` (hmac-sha256) or `whsk_…` (ed25519); with `resolveSecrets:
+   * false`, the `${ENV_VAR}` reference as written.
+   */
   secret: string;
+  /** `hmac-sha256` (`v1`, the default) or `ed25519` (`v1a`). Absent: hmac-sha256. */
+  signing?: SigningScheme;
+  /**
+   * Keys being rotated out, of the same scheme: each also signs every delivery until its `until`,
+   * so that a receiver still holding it keeps verifying. Past `until` it is ignored.
+   */
+  previousSecrets?: PreviousSecret[];
   /** Event types it wants; null: all. */
   events: RelayEventType[] | null;
   filter: DestinationFilter | null;
@@ -38,6 +63,11 @@ export interface Destination {
   enabled: boolean;
   /** `ordering: per-conversation`: one event of a conversation at a time, in acceptance order. Null: any order. */
   ordering?: DestinationOrdering | null;
+}
+
+export interface PreviousSecret {
+  secret: string;
+  until: Date;
 }
 
 /**
@@ -66,8 +96,9 @@ export const MAX_DELIVERY_TIMEOUT_MS = 120_000;
 export const DESTINATION_NAME = /^[a-z0-9-]{1,64}$/;
 const SECRET_REFERENCE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 const ANY_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-export const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]{16,}={0,2}$/;
-export const WEBHOOK_SECRET_FORMAT = "must be whsec_ followed by a base64 secret of 12 bytes or more";
+export const WEBHOOK_SECRET = HMAC_SECRET;
+export const WEBHOOK_SECRET_FORMAT = HMAC_SECRET_FORMAT;
+const INSTANT_FORMAT = "must be an ISO 8601 time with its zone, such as 2026-12-31T00:00:00Z";
 
 const messageKinds = [...new Set(Object.values(MESSAGE_KINDS))] as [MessageKind, ...MessageKind[]];
 
@@ -107,6 +138,11 @@ const filterSchema = z
     roomIds: idList().optional(),
     botIds: idList().optional(),
     sources: nonEmptyList(z.int({ error: "must be a whole number" })).optional(),
+    origin: nonEmptyList(
+      z.enum(MESSAGE_ORIGINS, {
+        error: (issue) => `unknown origin ${JSON.stringify(issue.input)} (one of ${MESSAGE_ORIGINS.join(", ")})`,
+      }),
+    ).optional(),
     textMatches: z
       .string({ error: "must be a regular expression, as a string" })
       .transform((source, ctx) => {
@@ -126,6 +162,10 @@ const filterSchema = z
     return Object.fromEntries(defined) as DestinationFilter;
   });
 
+/**
+ * A `${ENV_VAR}` reference, resolved (from the variable or its `_FILE`) unless `resolveSecrets` is
+ * false. Its form is checked by the destination, which knows the signing scheme.
+ */
 function secretField({ env, resolveSecrets }: SchemaOptions) {
   return z.string({ error: required("must be a ${ENV_VAR} reference") }).transform((raw, ctx) => {
     const reference = SECRET_REFERENCE.exec(raw.trim());
@@ -137,31 +177,76 @@ function secretField({ env, resolveSecrets }: SchemaOptions) {
       });
       return z.NEVER;
     }
-    if (!resolveSecrets) return raw.trim();
     const name = reference[1]!;
-    const value = env[name];
-    if (value === undefined || value === "") {
+    if (!resolveSecrets) return { value: raw.trim(), variable: name };
+    const found = lookUpSecret(env, name);
+    if ("problem" in found) {
+      ctx.addIssue({ code: "custom", message: found.problem });
+      return z.NEVER;
+    }
+    if (found.value === undefined) {
       ctx.addIssue({ code: "custom", message: `environment variable ${name} is not set` });
       return z.NEVER;
     }
-    if (!WEBHOOK_SECRET.test(value)) {
-      ctx.addIssue({ code: "custom", message: `environment variable ${name} ${WEBHOOK_SECRET_FORMAT}` });
-      return z.NEVER;
-    }
-    return value;
+    // The variable's name goes along, for a message about the value's form (never the value).
+    return { value: found.value, variable: name };
   });
 }
+
+/**
+ * The value of one `${ENV_VAR}` reference as a signing key of `scheme` (from the variable or its
+ * `_FILE`), or what is wrong with it, naming the variable, never the value. For a reader of one
+ * destination's key (`relay keys public`) that need not hold the others'.
+ */
+export function resolveSigningSecret(
+  reference: string,
+  scheme: SigningScheme,
+  env: Record<string, string | undefined>,
+): { value: string } | { problem: string } {
+  const name = SECRET_REFERENCE.exec(reference.trim())?.[1];
+  if (!name) return { problem: "must be a ${ENV_VAR} reference" };
+  const found = lookUpSecret(env, name);
+  if ("problem" in found) return found;
+  if (found.value === undefined) return { problem: `environment variable ${name} is not set` };
+  const problem = signingSecretProblem(scheme, found.value);
+  return problem ? { problem: `environment variable ${name} ${problem}` } : { value: found.value };
+}
+
+/** An instant: YAML gives a string (or a Date, for an unquoted timestamp under the YAML 1.1 schema). */
+const instant = z.union([z.string(), z.date()], { error: required(INSTANT_FORMAT) }).transform((raw, ctx) => {
+  const ms =
+    raw instanceof Date
+      ? raw.getTime()
+      : /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(raw)
+        ? Date.parse(raw)
+        : NaN;
+  if (Number.isNaN(ms)) {
+    ctx.addIssue({ code: "custom", message: INSTANT_FORMAT });
+    return z.NEVER;
+  }
+  return new Date(ms);
+});
 
 function urlField({ env, resolveSecrets }: SchemaOptions) {
   return z.string({ error: required("must be an http(s) URL") }).transform((raw, ctx) => {
     // A URL may carry a credential (a token in its query): `${ENV_VAR}` works here too.
-    const missing = [...raw.matchAll(ANY_REFERENCE)].map((m) => m[1]!).filter((name) => !env[name]);
     if (!resolveSecrets) return raw;
+    const values = new Map<string, string>();
+    const missing: string[] = [];
+    for (const name of new Set([...raw.matchAll(ANY_REFERENCE)].map((m) => m[1]!))) {
+      const found = lookUpSecret(env, name);
+      if ("problem" in found) {
+        ctx.addIssue({ code: "custom", message: found.problem });
+        return z.NEVER;
+      }
+      if (found.value === undefined) missing.push(name);
+      else values.set(name, found.value);
+    }
     if (missing.length > 0) {
       ctx.addIssue({ code: "custom", message: `environment variable ${missing.join(", ")} is not set` });
       return z.NEVER;
     }
-    const url = raw.replace(ANY_REFERENCE, (_, name: string) => env[name] ?? "");
+    const url = raw.replace(ANY_REFERENCE, (_, name: string) => values.get(name) ?? "");
     let parsed: URL | undefined;
     try {
       parsed = new URL(url);
@@ -185,6 +270,12 @@ export function relayConfigSchema(options: SchemaOptions) {
         .regex(DESTINATION_NAME, "must be made of a-z, 0-9 and - (64 at most)"),
       url: urlField(options),
       secret: secretField(options),
+      signing: z.enum(SIGNING_SCHEMES, { error: `must be ${SIGNING_SCHEMES.join(" or ")}` }).default("hmac-sha256"),
+      previousSecrets: z
+        .array(z.strictObject({ secret: secretField(options), until: instant }), {
+          error: "must be a list of { secret, until } (block style: a ${…} cannot stand unquoted in a flow mapping)",
+        })
+        .optional(),
       events: nonEmptyList(
         z.enum(RELAY_EVENT_TYPES, { error: (issue) => `unknown event type ${JSON.stringify(issue.input)}` }),
       ).optional(),
@@ -200,6 +291,15 @@ export function relayConfigSchema(options: SchemaOptions) {
       onFailure: z.enum(["skip", "block"], { error: 'must be "skip" or "block"' }).optional(),
     })
     .transform((d, ctx): Destination => {
+      if (options.resolveSecrets) {
+        // Each key must have the form of the destination's scheme; named by its variable, never shown.
+        const check = ({ value, variable }: { value: string; variable: string }, path: PropertyKey[]) => {
+          const problem = signingSecretProblem(d.signing, value);
+          if (problem) ctx.addIssue({ code: "custom", path, message: `environment variable ${variable} ${problem}` });
+        };
+        check(d.secret, ["secret"]);
+        d.previousSecrets?.forEach((p, i) => check(p.secret, ["previousSecrets", i, "secret"]));
+      }
       const retry = {
         baseDelayMs: d.retry?.baseDelay ?? defaults.retry.baseDelayMs,
         maxDelayMs: d.retry?.maxDelay ?? defaults.retry.maxDelayMs,
@@ -214,7 +314,9 @@ export function relayConfigSchema(options: SchemaOptions) {
       return {
         name: d.name,
         url: d.url,
-        secret: d.secret,
+        secret: d.secret.value,
+        signing: d.signing,
+        previousSecrets: (d.previousSecrets ?? []).map((p) => ({ secret: p.secret.value, until: p.until })),
         events: d.events ?? null,
         filter: d.filter && Object.keys(d.filter).length > 0 ? d.filter : null,
         timeoutMs: d.timeout ?? defaults.timeoutMs,

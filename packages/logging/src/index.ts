@@ -1,4 +1,4 @@
-import { pino, type Logger, type LevelWithSilent } from "pino";
+import { pino, type DestinationStream, type Logger, type LevelWithSilent } from "pino";
 
 export type { Logger };
 
@@ -21,14 +21,18 @@ export const REDACTED_PATHS = [
   "headers.authorization",
   "req.headers.authorization",
   "req.headers.cookie",
+  "apiKey",
+  "*.apiKey",
 ];
 
-export function createLogger(app: string, level: LevelWithSilent = "info"): Logger {
-  return pino({
+/** `destination`: stdout unless given (a test keeps the lines to search them). */
+export function createLogger(app: string, level: LevelWithSilent = "info", destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { app },
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-  });
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

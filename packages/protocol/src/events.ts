@@ -1,4 +1,5 @@
 import type { MessageKind } from "./message-kinds.ts";
+import type { MessageOrigin } from "./message-origin.ts";
 
 /** The hosted WeCom account an event concerns. Message and room callbacks name it differently. */
 export interface BotRef {
@@ -35,6 +36,13 @@ export interface MessageReceived {
   isSelf: boolean;
   mentionSelf: boolean;
   source: number | null;
+  /** Where it came from (message-origin.ts), for loop guards: `filter: { origin: [contact] }`. */
+  origin: MessageOrigin;
+  /**
+   * For `origin: api`: the id of this relay's send that it echoes (same chat and text, sent within
+   * the last 10 minutes), set by the worker; null when it matches none (another API client's).
+   */
+  relaySendId: string | null;
   /** The console user who sent it, for manual sends from the console. */
   sendBy: string | null;
   sentAt: string | null;

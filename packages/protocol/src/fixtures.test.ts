@@ -99,6 +99,13 @@ describe("fixture specifics", () => {
     expect(own.type === "message.received" && [own.data.isSelf, own.data.source]).toEqual([true, 6]);
   });
 
+  it("tells a contact's message from the account's own API send (origin)", () => {
+    const own = event("msg_05_text_self_sent_via_api");
+    const customer = event("msg_01_text_private_customer");
+    expect(own.type === "message.received" && [own.data.origin, own.data.relaySendId]).toEqual(["api", null]);
+    expect(customer.type === "message.received" && customer.data.origin).toBe("contact");
+  });
+
   it("lists every member who left, with the hosted account flagged", () => {
     const many = event("leave_02_multiple_members");
     const self = event("leave_03_bot_itself_left");

@@ -13,8 +13,19 @@ export {
   type MessageData,
 } from "./message-callback.ts";
 export { RoomMemberCallbackSchema, type RoomMemberCallback } from "./room-callback.ts";
+export { API_SOURCE, MESSAGE_ORIGINS, messageOriginOf, type MessageOrigin } from "./message-origin.ts";
 export { normalizeMessage } from "./normalize-message.ts";
 export { normalizeRoomMembers } from "./normalize-room.ts";
 export { parsePlatformTimestamp } from "./timestamps.ts";
 export { toEnvelope, type WebhookEnvelope } from "./envelope.ts";
 export { callbackConversation } from "./callback-conversation.ts";
+export {
+  ED25519_SECRET_FORMAT,
+  ed25519PrivateKey,
+  ed25519PublicKey,
+  HMAC_SECRET,
+  HMAC_SECRET_FORMAT,
+  SIGNING_SCHEMES,
+  signingSecretProblem,
+  type SigningScheme,
+} from "./webhook-keys.ts";

@@ -2,6 +2,7 @@ import { messageEventId } from "./event-ids.ts";
 import type { MessageReceivedEvent } from "./events.ts";
 import type { MessageData } from "./message-callback.ts";
 import { messageKindOf } from "./message-kinds.ts";
+import { messageOriginOf } from "./message-origin.ts";
 import { parsePlatformTimestamp } from "./timestamps.ts";
 import { boolOf, idOf, intOf, rawTimestampOf, textOf } from "./wire-values.ts";
 
@@ -20,6 +21,8 @@ export function normalizeMessage(data: MessageData): MessageReceivedEvent {
   const payload = data.payload ?? {};
   const timestamp = rawTimestampOf(data.timestamp);
   const messageId = String(data.messageId);
+  const isSelf = boolOf(data.isSelf) ?? false;
+  const source = intOf(data.source);
   return {
     id: messageEventId(messageId),
     type: "message.received",
@@ -48,9 +51,11 @@ export function normalizeMessage(data: MessageData): MessageReceivedEvent {
         avatarUrl: roomId === null ? avatar : null,
       },
       bot: { id: idOf(data.botId), wxid: idOf(data.botWxid), weixin: idOf(data.botWeixin), name: null },
-      isSelf: boolOf(data.isSelf) ?? false,
+      isSelf,
       mentionSelf: boolOf(data.mentionSelf) ?? false,
-      source: intOf(data.source),
+      source,
+      origin: messageOriginOf(source, isSelf),
+      relaySendId: null,
       sendBy: idOf(data.sendBy),
       sentAt: parsePlatformTimestamp(timestamp),
       rawTimestamp: timestamp,

@@ -258,3 +258,43 @@ export function retentionOptions(config: RetentionConfig): Pick<WorkerOptions, "
     removeOnFail: { age: Math.ceil(config.KEEP_FAILED_AGE / 1000), count: config.KEEP_FAILED_COUNT },
   };
 }
+
+/**
+ * sends   one job per message accepted by the send API (`POST /v1/messages`) or `relay send`; its
+ *         id is the send's id. The worker paces it (send-pacing.ts), calls the platform and records
+ *         each attempt (send-record.ts). 429 and pacing waits use no attempt (DelayedError); 5xx and
+ *         timeouts retry with the relay backoff; any other refusal fails at once.
+ */
+export const SEND_QUEUE = "sends";
+
+/** What is sent: text, or an image or a file by URL. */
+export type OutgoingMessage =
+  { type: "text"; text: string } | { type: "image"; url: string } | { type: "file"; url: string; name: string | null };
+
+/** A send job's data: never the platform's key (the worker reads it from its environment). */
+export interface SendJobData {
+  sendId: string;
+  chatId: string;
+  /** The hosted account that sends: given, or the one last seen in the chat's callbacks. */
+  botWxid: string;
+  message: OutgoingMessage;
+  acceptedAt: string;
+}
+
+/** 5xx and timeouts: a minute of quick retries, then longer ones, capped at 5 minutes. */
+export const SEND_RETRY: RetryPolicy = { baseDelayMs: 1_000, maxDelayMs: 300_000 };
+
+/** Attempts per send for 5xx, timeouts and connection errors (a 429 or a pacing wait uses none): about 20 minutes. */
+export const SEND_ATTEMPTS = 8;
+
+export function sendJobOptions(sendId: string): JobsOptions {
+  return { jobId: sendId, attempts: SEND_ATTEMPTS, backoff: { type: RELAY_BACKOFF } };
+}
+
+export function sendJobName(data: Pick<SendJobData, "chatId" | "message">): string {
+  return `${data.message.type} ${data.chatId}`;
+}
+
+export function sendBackoff(random = Math.random) {
+  return relayBackoff(SEND_RETRY, random);
+}

@@ -23,4 +23,5 @@ export {
 } from "./redis-cluster.ts";
 export { memberLeftCallback, messageCallback, type MessageShape } from "./callback-bodies.ts";
 export { TEST_SIGNING_SECRET } from "./signing-secret.ts";
+export { startMockPlatform, type MockPlatform, type PlatformCall, type PlatformMode } from "./mock-platform.ts";
 export { mountSmallFileSystem, smallFileSystemUnavailable, type SmallFileSystem } from "./small-file-system.ts";

@@ -21,7 +21,30 @@ function describe(d: Destination): string {
   const filter = d.filter ? `filter on ${Object.keys(d.filter).join(", ")}` : "no filter";
   const rate = d.rateLimit ? `at most ${d.rateLimit}/s` : "no rate limit";
   const order = d.ordering ? `; ordered per conversation (onFailure: ${d.ordering.onFailure})` : "";
-  return `  ${d.name}${d.enabled ? "" : " (disabled)"} -> ${where}: ${events}; ${filter}; ${d.attempts} attempts, timeout ${d.timeoutMs}ms, ${rate}${order}`;
+  const signing = d.signing === "ed25519" ? "; signed ed25519 (v1a)" : "";
+  return `  ${d.name}${d.enabled ? "" : " (disabled)"} -> ${where}: ${events}; ${filter}; ${d.attempts} attempts, timeout ${d.timeoutMs}ms, ${rate}${order}${signing}`;
+}
+
+/** An overlap is meant to last hours or days (Svix and Outpost default to 24 h): past this, a forgotten old key. */
+const LONG_OVERLAP_MS = 30 * 86_400_000;
+
+/** Warnings that do not make the file invalid: previous keys that sign for too long, or no longer sign. */
+function rotationWarnings(destinations: readonly Destination[], now = Date.now()): string[] {
+  const warnings: string[] = [];
+  destinations.forEach((d, i) =>
+    (d.previousSecrets ?? []).forEach((p, j) => {
+      const where = `destinations[${i}].previousSecrets[${j}].until`;
+      const ms = p.until.getTime() - now;
+      if (ms > LONG_OVERLAP_MS) {
+        warnings.push(
+          `warning: ${where}: ${p.until.toISOString()} is ${Math.floor(ms / 86_400_000)} days away: an old key should sign for hours or days, not months`,
+        );
+      } else if (ms <= 0) {
+        warnings.push(`warning: ${where}: ${p.until.toISOString()} is past: that key no longer signs, remove it`);
+      }
+    }),
+  );
+  return warnings;
 }
 
 /**
@@ -51,6 +74,7 @@ export function configCheckCommand(io: Output, setExitCode: (code: number) => vo
         io.out(`${file}: valid, ${destinations.length} destination${destinations.length === 1 ? "" : "s"}`);
         for (const d of destinations)
           io.out(options.env ? describe(d) : `  ${d.name}${d.enabled ? "" : " (disabled)"}`);
+        for (const warning of rotationWarnings(destinations)) io.err(warning);
         setExitCode(EXIT.ok);
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;

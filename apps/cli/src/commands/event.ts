@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { findEvent } from "../event-lookup.ts";
+import { readEvent } from "@yuju-relay/inspector";
 import { eventText } from "../event-text.ts";
 import { EXIT } from "../exit-codes.ts";
 import type { CommandContext } from "../output.ts";
@@ -15,11 +15,11 @@ export function eventCommand(ctx: CommandContext): Command {
     .action((id: string, options: { json?: boolean }) =>
       runWithRelay(ctx, async (relay) => {
         // An event lives in its conversation's partition: the first partition that knows it.
-        let report = await findEvent(relay.partitions[0]!, id);
+        let report = await readEvent(relay.partitions[0]!, id);
         for (const partition of relay.partitions.slice(1)) {
           if (report.found) break;
-          const other = await findEvent(partition, id);
-          if (other.found || report.reason === "unknown") report = other;
+          const other = await readEvent(partition, id);
+          if (other.found) report = other;
         }
         if (!report.found) {
           if (options.json) ctx.io.out(JSON.stringify(report, null, 2));

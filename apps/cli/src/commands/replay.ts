@@ -1,10 +1,9 @@
+import { replayEvent } from "@yuju-relay/inspector";
 import { Command } from "commander";
 import { CliError } from "../cli-error.ts";
 import { replayAll } from "../bulk-replay.ts";
-import { findEventJobs } from "../event-lookup.ts";
 import { EXIT } from "../exit-codes.ts";
 import { failedJobRefs } from "../failed-jobs.ts";
-import { replayJob, replayWithoutJob, type ReplayOutcome } from "../job-replay.ts";
 import type { CommandContext } from "../output.ts";
 import { destinationQueue, type RelayQueues } from "../relay-queues.ts";
 import { runWithRelay } from "../run-with-relay.ts";
@@ -55,71 +54,24 @@ export function replayCommand(ctx: CommandContext): Command {
   return command;
 }
 
-async function replayOne(
-  ctx: CommandContext,
-  everywhere: RelayQueues,
-  id: string,
-  options: ReplayOptions,
-): Promise<number> {
-  if (options.destination) destinationQueue(everywhere, options.destination); // an unknown name: exit 1, naming the known ones
-  // An event lives in its conversation's partition: the first partition that knows it.
-  let relay = everywhere.partitions[0]!;
-  let found = await findEventJobs(relay, id);
-  for (const partition of everywhere.partitions.slice(1)) {
-    if (found && !("removed" in found)) break;
-    const other = await findEventJobs(partition, id);
-    if (other && (!found || !("removed" in other))) [relay, found] = [partition, other];
+async function replayOne(ctx: CommandContext, relay: RelayQueues, id: string, options: ReplayOptions): Promise<number> {
+  if (options.destination) destinationQueue(relay, options.destination); // an unknown name: exit 1, naming the known ones
+  const request = { destination: options.destination, asNew: options.asNew ?? false, commandLine: ctx.commandLine };
+  // An event lives in its conversation's partition: the first partition that replays it.
+  let replay = await replayEvent(relay.partitions[0]!, id, request);
+  for (const partition of relay.partitions.slice(1)) {
+    if (replay.ok) break;
+    const other = await replayEvent(partition, id, request);
+    if (other.ok) replay = other;
   }
-  if (!found) throw new CliError(`unknown event ${id}: nothing to replay (see relay event ${id})`, EXIT.notFound);
-  if ("removed" in found) {
-    throw new CliError(`event ${id} is past retention: its callback job ${found.removed} was removed`, EXIT.notFound);
-  }
-  const targets: Array<[string, Parameters<typeof replayJob>[0]]> = [];
-  for (const [name, job] of found.deliveries) {
-    if (!options.destination || options.destination === name) targets.push([name, job]);
-  }
-  // Delivered inline (no delivery job): the replay adds the job, from the callback job's event.
-  const inline: string[] = [];
-  for (const [name, status] of Object.entries(found.record?.destinations ?? {})) {
-    if (status.state !== "delivered" || found.deliveries.has(name) || !relay.deliveries.has(name)) continue;
-    if (!options.destination || options.destination === name) inline.push(name);
-  }
-  if (options.destination && targets.length === 0 && inline.length === 0) {
-    throw new CliError(
-      `event ${found.eventId} has no delivery job for destination "${options.destination}"`,
-      EXIT.notFound,
-    );
-  }
-  // A callback job that failed before its fan-out: running it again creates the deliveries.
-  if (!options.destination && found.callback && (await found.callback.isFailed())) {
-    targets.push(["callbacks", found.callback]);
-  }
-  if (targets.length === 0 && inline.length === 0) {
-    throw new CliError(
-      `nothing to replay for ${found.eventId}: no destination has a delivery job for it (see relay event ${id})`,
-      EXIT.notFound,
-    );
-  }
+  if (!replay.ok) throw new CliError(`${replay.message} (see relay event ${id})`, EXIT.notFound);
   let errors = 0;
-  const request = { asNew: options.asNew ?? false, commandLine: ctx.commandLine };
-  const replays: Array<[string, string, Promise<ReplayOutcome>]> = targets.map(([name, job]) => [
-    name,
-    job.id ?? "",
-    replayJob(job, request),
-  ]);
-  for (const name of inline) {
-    const outcome: Promise<ReplayOutcome> = found.callback
-      ? replayWithoutJob(relay.deliveries.get(name)!, found.callback, name, relay.policies.get(name)!, request)
-      : Promise.resolve({ status: "error", reason: "delivered inline, and its callback job is past retention" });
-    replays.push([name, "-", outcome]);
-  }
-  for (const [name, jobId, pending] of replays) {
-    const outcome = await pending;
-    if (outcome.status === "replayed") ctx.io.out(`${name}: replayed (${outcome.how})`);
-    else if (outcome.status === "skipped") ctx.io.out(`${name}: skipped (${outcome.reason})`);
+  for (const { target, jobId, outcome } of replay.outcomes) {
+    if (outcome.status === "replayed") ctx.io.out(`${target}: replayed (${outcome.how})`);
+    else if (outcome.status === "skipped") ctx.io.out(`${target}: skipped (${outcome.reason})`);
     else {
       errors += 1;
-      ctx.io.err(`relay: ${name}: could not replay job ${jobId}: ${outcome.reason}`);
+      ctx.io.err(`relay: ${target}: could not replay job ${jobId}: ${outcome.reason}`);
     }
   }
   return errors > 0 ? EXIT.partial : EXIT.ok;

@@ -1,9 +1,10 @@
 import { Command } from "commander";
 import { EXIT } from "../exit-codes.ts";
-import { humanDuration } from "../human-duration.ts";
+import { humanDuration } from "@yuju-relay/inspector";
 import type { CommandContext } from "../output.ts";
 import { relayStats } from "../queue-stats.ts";
 import { runWithRelay } from "../run-with-relay.ts";
+import { sendQuotaHeldSince } from "@yuju-relay/queue";
 import { textTable } from "../text-table.ts";
 
 /** `relay stats`: each queue's depth, its backlog's age, and what it finished in the last hour. */
@@ -19,7 +20,12 @@ export function statsCommand(ctx: CommandContext): Command {
     )
     .action((options: { json?: boolean }) =>
       runWithRelay(ctx, async (relay) => {
-        const stats = (await Promise.all(relay.partitions.map((partition) => relayStats(partition)))).flat();
+        const [perPartition, heldSince] = await Promise.all([
+          Promise.all(relay.partitions.map((partition) => relayStats(partition))),
+          // The send API is not partitioned: its keys are under QUEUE_PREFIX.
+          sendQuotaHeldSince(relay.redis, relay.sends.opts.prefix ?? relay.prefix),
+        ]);
+        const stats = perPartition.flat();
         if (options.json) {
           ctx.io.out(JSON.stringify(stats, null, 2));
           return EXIT.ok;
@@ -39,6 +45,12 @@ export function statsCommand(ctx: CommandContext): Command {
               s.completedLastHour,
             ]),
           ),
+        );
+        // The sends queue's row is above (its delayed: sends waiting for their turn, pacing or a retry).
+        ctx.io.out(
+          heldSince
+            ? `sends: HELD since ${heldSince}: the platform's quota is spent (402); \`relay send resume\` once it is refilled`
+            : "sends: not held",
         );
         return EXIT.ok;
       }),

@@ -1,6 +1,6 @@
 import { messageEventId } from "@yuju-relay/protocol";
 import { describe, expect, it } from "vitest";
-import { candidateEventIds } from "./event-lookup.ts";
+import { candidateEventIds } from "./event-jobs.ts";
 
 describe("candidateEventIds: what a typed id may stand for", () => {
   it("a messageId is its message's event id, derived when it is not a plain header value", () => {

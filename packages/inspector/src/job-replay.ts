@@ -6,7 +6,6 @@ import {
   type DeliveryPolicy,
 } from "@yuju-relay/queue";
 import type { Job, Queue } from "bullmq";
-import { oneLine } from "./cli-error.ts";
 import { eventOfCallback } from "./job-views.ts";
 
 export type ReplayOutcome =
@@ -18,7 +17,7 @@ export type ReplayOutcome =
 export interface ReplayRequest {
   /** Send under a new webhook-id (`<eventId>_r<n>`), so that a de-duplicating receiver takes it again. */
   asNew: boolean;
-  /** The command as typed, for the job's log. */
+  /** Who asked, for the job's log: the command as typed, or the dashboard user and button. */
   commandLine: string;
   now?: () => Date;
 }
@@ -120,4 +119,9 @@ export async function replayWithoutJob(
   } catch (error) {
     return { status: "error", reason: oneLine(error instanceof Error ? error.message : String(error)) };
   }
+}
+
+/** Errors are one line, so that a log or a script takes them as one record. */
+function oneLine(text: string): string {
+  return text.trim().replace(/\s*\n\s*/g, "; ");
 }

@@ -55,6 +55,14 @@ export interface CallbackView {
   outcome: CallbackJobResult["outcome"] | null;
   /** The destinations its fan-out sent the event to (inline or through their queues), when it completed. */
   queuedFor: string[] | null;
+  /** Why a completed job queued nothing (`no destination is configured`, `no destination wants it`). */
+  outcomeReason: string | null;
+  /** The job this one's event was a duplicate of, when its outcome is `duplicate`. */
+  firstJobId: string | null;
+  /** When the job entered the queue, was first taken by a worker, and ended. */
+  queuedAt: string | null;
+  processedAt: string | null;
+  finishedAt: string | null;
   /** Of those, the ones it delivered inline itself. */
   deliveredInline: string[] | null;
   /** The job's last log lines: each `relay replay` writes one. */
@@ -75,6 +83,11 @@ export async function callbackView(job: Job<CallbackJobData>): Promise<CallbackV
     outcome: result?.outcome ?? null,
     queuedFor: fannedOut?.destinations ?? (result ? [] : null),
     deliveredInline: fannedOut?.delivered ?? null,
+    outcomeReason: result?.outcome === "unmatched" ? result.reason : null,
+    firstJobId: result?.outcome === "duplicate" ? result.firstJobId : null,
+    queuedAt: iso(job.timestamp),
+    processedAt: iso(job.processedOn),
+    finishedAt: iso(job.finishedOn),
     log: [],
   };
 }
