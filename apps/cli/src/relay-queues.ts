@@ -92,8 +92,8 @@ export async function openRelayQueues(config: CliConfig): Promise<RelayQueues> {
     await Promise.all(opened.map((q) => q.close().catch(() => {})));
     await redis.quit().catch(() => redis.disconnect());
   };
-  // The send API's queue is not partitioned: one queue, under QUEUE_PREFIX.
-  const sends = createSendQueue(redis, config.QUEUE_PREFIX);
+  // The send API's queue is not partitioned: one queue, under partition 0's tag when partitioned.
+  const sends = createSendQueue(redis, layout.sendsPrefix(config.QUEUE_PREFIX));
   sends.on("error", () => {});
   opened.push(sends as Queue);
   const partitions: RelayQueues[] = layout.indexes().map((p) => {

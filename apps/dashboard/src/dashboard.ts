@@ -54,7 +54,7 @@ export async function startDashboard(config: DashboardConfig, logger: Logger): P
   const queues = [
     ...callbackQueues,
     ...deliveryQueues.map(([, , queue]) => queue),
-    createSendQueue(connection, config.QUEUE_PREFIX),
+    createSendQueue(connection, partitions.sendsPrefix(config.QUEUE_PREFIX)),
   ];
 
   const board = new KoaAdapter();

@@ -186,12 +186,13 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
   // The send API: its own Koa app and port (never the callback port), on the same fail-fast connection.
   let apiServer: Server | null = null;
   let apiUrl: string | null = null;
-  const sendQueue = config.API_PORT === undefined ? null : createSendQueue(connection, config.QUEUE_PREFIX);
+  const sendQueue =
+    config.API_PORT === undefined ? null : createSendQueue(connection, partitions.sendsPrefix(config.QUEUE_PREFIX));
   if (sendQueue && config.API_PORT !== undefined) {
     sendQueue.on("error", (error) => logger.warn({ err: error.message }, "send queue error"));
     const api = createSendApiApp({
       isValidKey: createApiKeyCheck(config.RELAY_API_KEYS),
-      accept: (request) => acceptSend(connection, sendQueue, config.QUEUE_PREFIX, request),
+      accept: (request) => acceptSend(connection, sendQueue, partitions.sendsPrefix(config.QUEUE_PREFIX), request),
       redis: connection,
       prefix: config.QUEUE_PREFIX,
       logger,

@@ -200,7 +200,7 @@ export async function startWorker(
         redis: connection,
         prefix: keyPrefix,
         logger,
-        sendEchoes: new SendEchoes(connection, config.QUEUE_PREFIX),
+        sendEchoes: new SendEchoes(connection, partitions.sendsPrefix(config.QUEUE_PREFIX)),
       }),
       queue: callbackQueue,
       common,

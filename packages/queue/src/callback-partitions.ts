@@ -77,6 +77,14 @@ export class CallbackPartitions {
     return tag === null ? prefix : `${prefix}:{${tag}}`;
   }
 
+  /**
+   * Where the send API keeps its queue and keys (BullMQ's prefix and its own): one place, partition
+   * 0's tag, so that its scripts stay in one slot on a cluster. `yuju` with one partition.
+   */
+  sendsPrefix(prefix: string): string {
+    return this.keyPrefix(prefix, 0);
+  }
+
   /** Which partition a queue name belongs to, and its name without the tag; null for a name of another layout. */
   parseQueueName(queueName: string): { partition: number; baseName: string } | null {
     if (this.count === 1) return PARTITIONED_NAME.test(queueName) ? null : { partition: 0, baseName: queueName };

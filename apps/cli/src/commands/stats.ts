@@ -22,7 +22,7 @@ export function statsCommand(ctx: CommandContext): Command {
       runWithRelay(ctx, async (relay) => {
         const [perPartition, heldSince] = await Promise.all([
           Promise.all(relay.partitions.map((partition) => relayStats(partition))),
-          // The send API is not partitioned: its keys are under QUEUE_PREFIX.
+          // The send API is not partitioned: its keys are beside its queue.
           sendQuotaHeldSince(relay.redis, relay.sends.opts.prefix ?? relay.prefix),
         ]);
         const stats = perPartition.flat();
