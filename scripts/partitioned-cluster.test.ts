@@ -210,6 +210,7 @@ describe.skipIf(redisClusterUnavailable() !== null)("the relay on a real Redis C
       [
         ...partitions.callbackQueueNames(),
         ...partitions.indexes().flatMap((p) => ["hub", "crm"].map((d) => partitions.deliveryQueueName(d, p))),
+        "sends",
       ].sort(),
     );
     // The first test's messages live in several partitions; each is found, delivered to both.

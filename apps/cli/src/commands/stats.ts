@@ -20,12 +20,11 @@ export function statsCommand(ctx: CommandContext): Command {
     )
     .action((options: { json?: boolean }) =>
       runWithRelay(ctx, async (relay) => {
-        const [perPartition, heldSince] = await Promise.all([
-          Promise.all(relay.partitions.map((partition) => relayStats(partition))),
+        const [stats, heldSince] = await Promise.all([
+          relayStats(relay),
           // The send API is not partitioned: its keys are beside its queue.
           sendQuotaHeldSince(relay.redis, relay.sends.opts.prefix ?? relay.prefix),
         ]);
-        const stats = perPartition.flat();
         if (options.json) {
           ctx.io.out(JSON.stringify(stats, null, 2));
           return EXIT.ok;
