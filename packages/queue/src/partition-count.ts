@@ -8,7 +8,7 @@ export const partitionCountKey = (prefix: string) => `${prefix}:partitions`;
 /** How to change the count, in the refusal: the queues must be empty, and every app must agree. */
 export const PARTITION_MIGRATION =
   "To change it: stop the ingress (callbacks wait in the platform's retries or the spool), let the workers " +
-  "drain every queue (`pnpm relay queues` shows nothing waiting, active or delayed), stop every app, " +
+  "drain every queue (`pnpm relay stats` shows nothing waiting, active or delayed), stop every app, " +
   "delete the key (`redis-cli DEL <prefix>:partitions`), then start every app with the new CALLBACK_PARTITIONS " +
   "(README: Redis Cluster, changing the partition count).";
 
