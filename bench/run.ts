@@ -7,6 +7,7 @@ import { pin, startUsage } from "./lib/machine.ts";
 import { startBenchRedis, type AofMode } from "./lib/redis.ts";
 import { formatTable, type BenchContext, type Row, type ScenarioResult } from "./lib/report.ts";
 import { ackLatency } from "./scenarios/ack-latency.ts";
+import { clusterThroughput } from "./scenarios/cluster-throughput.ts";
 import { destinationLatency, destinationThroughput, hangingDestination } from "./scenarios/destinations.ts";
 import { endToEnd } from "./scenarios/end-to-end.ts";
 import { ingressThroughput } from "./scenarios/ingress-throughput.ts";
@@ -20,10 +21,11 @@ const aof = (process.env.BENCH_AOF ?? "everysec") as AofMode;
 const rounds = Number(process.env.BENCH_ROUNDS ?? "3");
 // BENCH_ONLY=1,3 runs a subset while working on one figure; scenario 2 needs 1's max rate
 // (or BENCH_MAX_RATE). BENCH_ONLY=8 runs the ordered-delivery scenario alone, BENCH_ONLY=9 the spool one,
-// BENCH_ONLY=10 the hanging destination, BENCH_ONLY=11 the send worker, BENCH_ONLY=12 bursts (merge).
+// BENCH_ONLY=10 the hanging destination, BENCH_ONLY=11 the send worker, BENCH_ONLY=12 bursts (merge),
+// BENCH_ONLY=13 the Redis Cluster.
 // BENCH_PIN=0 leaves every process wherever the scheduler puts it.
 const pinning = process.env.BENCH_PIN !== "0" && cpus().length >= 2;
-const only = new Set((process.env.BENCH_ONLY ?? "1,2,3,4,6,7,10,8,9,11,12").split(",").map((s) => s.trim()));
+const only = new Set((process.env.BENCH_ONLY ?? "1,2,3,4,6,7,10,8,9,11,12,13").split(",").map((s) => s.trim()));
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const started = Date.now();
@@ -157,6 +159,14 @@ try {
   if (only.has("12")) {
     await scenario("mergeCost", "12. bursts: worker CPU per message with merge vs without", "pinned", () =>
       mergeCost(ctx),
+    );
+  }
+  if (only.has("13")) {
+    await scenario(
+      "clusterThroughput",
+      "13. a Redis Cluster with 6 partitions vs one Redis, the same worker",
+      "shared",
+      () => clusterThroughput(ctx),
     );
   }
 } finally {

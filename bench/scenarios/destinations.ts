@@ -24,7 +24,10 @@ const HANG_SECONDS = Number(process.env.BENCH_HANG_SECONDS ?? "20");
  */
 const newSecret = () => `whsec_${randomBytes(24).toString("base64")}`;
 
-function relayConfig(urls: string[], secrets = urls.map(newSecret)): { file: string; env: Record<string, string> } {
+export function relayConfig(
+  urls: string[],
+  secrets = urls.map(newSecret),
+): { file: string; env: Record<string, string> } {
   const dir = mkdtempSync(join(tmpdir(), "bench-destinations-"));
   const file = join(dir, "relay.yaml");
   const lines = ["destinations:"];
@@ -52,7 +55,7 @@ async function startHangingReceiver() {
 const CPU_US_PER_EVENT_BEFORE = 564;
 
 /** A receiver that only counts (no signature check: it must never be what limits the worker). */
-async function startCountingReceiver() {
+export async function startCountingReceiver() {
   let received = 0;
   const server = createServer((req, res) => {
     req.resume();

@@ -17,6 +17,8 @@ const keepCompleted = process.env.KEEP_COMPLETED_COUNT ?? "10000";
 const config = parseEnv(workerEnv, {
   REDIS_URL: required("REDIS_URL"),
   QUEUE_PREFIX: required("QUEUE_PREFIX"),
+  REDIS_CLUSTER: process.env.REDIS_CLUSTER,
+  CALLBACK_PARTITIONS: process.env.CALLBACK_PARTITIONS,
   WORKER_CONCURRENCY: process.env.CONCURRENCY,
   KEEP_COMPLETED_COUNT: keepCompleted,
   FORWARD_URL: process.env.FORWARD_URL,
@@ -34,11 +36,11 @@ const justReturn: EventHandlers = {
   "room.members_joined": async () => undefined,
 };
 
-let worker: Worker;
+let workers: Worker[];
 let close: () => Promise<void>;
 if (mode === "noop") {
   const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-  worker = new Worker(CALLBACK_QUEUE, async () => undefined, {
+  const worker = new Worker(CALLBACK_QUEUE, async () => undefined, {
     connection,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.WORKER_CONCURRENCY,
@@ -47,13 +49,15 @@ if (mode === "noop") {
     removeOnFail: { age: Math.ceil(config.KEEP_FAILED_AGE / 1000), count: config.KEEP_FAILED_COUNT },
   });
   await worker.waitUntilReady();
+  workers = [worker];
   close = async () => {
     await worker.close();
     await connection.quit();
   };
 } else {
   const running = await startWorker(config, silent, mode === "app" ? { handlers: justReturn } : {});
-  worker = running.worker;
+  // Every partition's callbacks worker (CALLBACK_PARTITIONS).
+  workers = running.partitions.map((p) => p.callbacks);
   close = () => running.close();
 }
 
@@ -69,14 +73,16 @@ const finished = () => {
   if (expected > 0 && completed + failed === expected)
     process.send?.({ type: "drained", completed, failed, firstAt, lastAt });
 };
-worker.on("completed", () => {
-  completed++;
-  finished();
-});
-worker.on("failed", () => {
-  failed++;
-  finished();
-});
+for (const worker of workers) {
+  worker.on("completed", () => {
+    completed++;
+    finished();
+  });
+  worker.on("failed", () => {
+    failed++;
+    finished();
+  });
+}
 serveParent(
   { concurrency: config.WORKER_CONCURRENCY },
   { stats: () => ({ completed, failed, firstAt, lastAt }) },

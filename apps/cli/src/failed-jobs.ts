@@ -31,9 +31,11 @@ export async function listFailedJobs(
   relay: RelayQueues,
   filter: FailedFilter,
 ): Promise<{ jobs: FailedJob[]; more: boolean }> {
-  const queues: Array<[string | null, Queue]> = filter.destination
-    ? [[filter.destination, destinationQueue(relay, filter.destination)]]
-    : [[null, relay.callbacks], ...[...relay.deliveries]];
+  const queues: Array<[string | null, Queue]> = relay.partitions.flatMap((partition) =>
+    filter.destination
+      ? [[filter.destination, destinationQueue(partition, filter.destination)] as [string | null, Queue]]
+      : [[null, partition.callbacks] as [string | null, Queue], ...[...partition.deliveries]],
+  );
   const all: FailedJob[] = [];
   let more = false;
   for (const [destination, queue] of queues) {
@@ -76,9 +78,11 @@ export async function failedJobRefs(
   relay: RelayQueues,
   filter: Pick<FailedFilter, "destination" | "since">,
 ): Promise<FailedJobRef[]> {
-  const queues = filter.destination
-    ? [destinationQueue(relay, filter.destination)]
-    : [relay.callbacks as Queue, ...relay.deliveries.values()];
+  const queues = relay.partitions.flatMap((partition) =>
+    filter.destination
+      ? [destinationQueue(partition, filter.destination) as Queue]
+      : [partition.callbacks as Queue, ...partition.deliveries.values()],
+  );
   const refs: FailedJobRef[] = [];
   for (const queue of queues) {
     const ids = await relay.redis.zrevrangebyscore(queue.keys.failed!, "+inf", filter.since ?? "-inf");

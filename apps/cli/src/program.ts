@@ -13,7 +13,7 @@ import { EXIT } from "./exit-codes.ts";
 import type { CommandContext, Output } from "./output.ts";
 
 const EXIT_CODES_HELP = `
-Reads the worker's environment (REDIS_URL, QUEUE_PREFIX, REDIS_CLUSTER, RELAY_CONFIG, KEEP_*_AGE).
+Reads the worker's environment (REDIS_URL, QUEUE_PREFIX, REDIS_CLUSTER, CALLBACK_PARTITIONS, RELAY_CONFIG, KEEP_*_AGE).
 Exit codes: 0 ok, 1 not found (unknown id, past retention, unknown destination), 3 partly done
 (some jobs could not be replayed), 64 usage, 69 Redis unreachable, 70 unexpected error,
 78 invalid configuration.`;

@@ -16,8 +16,12 @@ export interface QueueStats {
   completedLastHour: number;
 }
 
+/** Every partition's callbacks and destinations' queues, then the sends queue (not partitioned). */
 export async function relayStats(relay: RelayQueues, now = Date.now()): Promise<QueueStats[]> {
-  const queues: Array<[string | null, Queue]> = [[null, relay.callbacks], ...relay.deliveries, [null, relay.sends]];
+  const queues: Array<[string | null, Queue]> = [
+    ...relay.partitions.flatMap((p): Array<[string | null, Queue]> => [[null, p.callbacks], ...p.deliveries]),
+    [null, relay.sends],
+  ];
   return Promise.all(queues.map(([destination, queue]) => queueStats(queue, destination, now)));
 }
 

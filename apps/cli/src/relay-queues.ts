@@ -1,17 +1,17 @@
 import { ConfigError } from "@yuju-relay/config";
 import {
-  createCallbackQueue,
-  createDeliveryQueue,
+  CallbackPartitions,
   createSendQueue,
   createWorkerConnection,
   isConnected,
+  type CallbackJobData,
   type DeliveryJobData,
   type DeliveryPolicy,
   type RedisClient,
   type SendJobData,
 } from "@yuju-relay/queue";
 import { destinationPolicies, type EventSources } from "@yuju-relay/inspector";
-import type { Queue } from "bullmq";
+import { Queue } from "bullmq";
 import type { CliConfig } from "./cli-env.ts";
 import { CliError, configErrorLine } from "./cli-error.ts";
 import { EXIT } from "./exit-codes.ts";
@@ -20,6 +20,11 @@ import { EXIT } from "./exit-codes.ts";
 export interface RelayQueues extends EventSources {
   /** The send API's queue. */
   sends: Queue<SendJobData>;
+  /**
+   * Each partition's view (CALLBACK_PARTITIONS): its callbacks and destinations' queues, and
+   * `prefix` its keys' prefix. The fields above are partition 0's; with one partition, the only one.
+   */
+  partitions: readonly RelayQueues[];
   close(): Promise<void>;
 }
 
@@ -75,26 +80,40 @@ export async function openRelayQueues(config: CliConfig): Promise<RelayQueues> {
     throw error;
   }
   const redis = await connect(config);
-  const prefix = config.QUEUE_PREFIX;
-  const callbacks = createCallbackQueue(redis, prefix);
-  const deliveries = new Map(
-    [...policies.keys()].map((name) => [name, createDeliveryQueue(redis, prefix, name)] as const),
-  );
-  const sends = createSendQueue(redis, prefix);
-  for (const queue of [callbacks, sends, ...deliveries.values()]) queue.on("error", () => {});
-  return {
-    redis,
-    prefix,
-    callbacks,
-    deliveries,
-    policies,
-    sends,
-    retention: { completedMs: config.KEEP_COMPLETED_AGE, failedMs: config.KEEP_FAILED_AGE },
-    async close() {
-      await Promise.all([callbacks, sends, ...deliveries.values()].map((q) => q.close().catch(() => {})));
-      await redis.quit().catch(() => redis.disconnect());
-    },
+  const layout = new CallbackPartitions(config.CALLBACK_PARTITIONS);
+  const opened: Queue[] = [];
+  const open = <T>(name: string) => {
+    const queue = new Queue<T>(name, { connection: redis, prefix: config.QUEUE_PREFIX });
+    queue.on("error", () => {});
+    opened.push(queue as Queue);
+    return queue;
   };
+  const close = async () => {
+    await Promise.all(opened.map((q) => q.close().catch(() => {})));
+    await redis.quit().catch(() => redis.disconnect());
+  };
+  // The send API's queue is not partitioned: one queue, under partition 0's tag when partitioned.
+  const sends = createSendQueue(redis, layout.sendsPrefix(config.QUEUE_PREFIX));
+  sends.on("error", () => {});
+  opened.push(sends as Queue);
+  const partitions: RelayQueues[] = layout.indexes().map((p) => {
+    const view: RelayQueues = {
+      redis,
+      prefix: layout.keyPrefix(config.QUEUE_PREFIX, p),
+      callbacks: open<CallbackJobData>(layout.callbackQueueName(p)),
+      deliveries: new Map(
+        [...policies.keys()].map((name) => [name, open<DeliveryJobData>(layout.deliveryQueueName(name, p))] as const),
+      ),
+      policies,
+      sends,
+      retention: { completedMs: config.KEEP_COMPLETED_AGE, failedMs: config.KEEP_FAILED_AGE },
+      partitions: [],
+      close,
+    };
+    view.partitions = [view];
+    return view;
+  });
+  return { ...partitions[0]!, partitions };
 }
 
 /** The queue of a destination the user named, or a one-line "not found" listing the known ones. */

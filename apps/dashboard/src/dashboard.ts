@@ -4,7 +4,8 @@ import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { KoaAdapter } from "@bull-board/koa";
 import type { Logger } from "@yuju-relay/logging";
-import { createCallbackQueue, createDeliveryQueue, createSendQueue, createWorkerConnection } from "@yuju-relay/queue";
+import { CallbackPartitions, createSendQueue, createWorkerConnection } from "@yuju-relay/queue";
+import { Queue } from "bullmq";
 import Koa from "koa";
 import { destinationPolicies, type EventSources } from "@yuju-relay/inspector";
 import { basicAuthGuard } from "./basic-auth-guard.ts";
@@ -37,12 +38,24 @@ export async function startDashboard(config: DashboardConfig, logger: Logger): P
   connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
   // The callbacks, then each destination's deliveries: Bull Board shows a 410's pause on its queue,
   // and its Resume button ends it.
-  const callbacks = createCallbackQueue(connection, config.QUEUE_PREFIX);
+  // With partitions, every partition's callbacks queue, then each destination's queue in every
+  // partition. The event inspector reads partition 0's (the only one with CALLBACK_PARTITIONS=1).
+  const partitions = new CallbackPartitions(config.CALLBACK_PARTITIONS);
+  const queueOf = (name: string) => new Queue(name, { connection, prefix: config.QUEUE_PREFIX });
+  const callbackQueues = partitions.callbackQueueNames().map((name) => queueOf(name));
+  const deliveryQueues = destinations.flatMap((name) =>
+    partitions.indexes().map((p) => [name, p, queueOf(partitions.deliveryQueueName(name, p))] as const),
+  );
+  const callbacks = callbackQueues[0]!;
   const deliveries = new Map(
-    destinations.map((name) => [name, createDeliveryQueue(connection, config.QUEUE_PREFIX, name)] as const),
+    deliveryQueues.filter(([, p]) => p === 0).map(([name, , queue]) => [name, queue] as const),
   );
   // The send API's jobs: the message and its chat, never the platform's key.
-  const queues = [callbacks, ...deliveries.values(), createSendQueue(connection, config.QUEUE_PREFIX)];
+  const queues = [
+    ...callbackQueues,
+    ...deliveryQueues.map(([, , queue]) => queue),
+    createSendQueue(connection, partitions.sendsPrefix(config.QUEUE_PREFIX)),
+  ];
 
   const board = new KoaAdapter();
   board.setBasePath("/");

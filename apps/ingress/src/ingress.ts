@@ -12,11 +12,13 @@ import {
 import { Counter } from "prom-client";
 import {
   acceptSend,
-  createCallbackQueue,
+  CallbackPartitions,
+  claimPartitionCount,
   createProducerConnection,
   createRefusalLog,
   createSendQueue,
   isConnected,
+  PartitionedCallbackQueues,
   type RedisClient,
 } from "@yuju-relay/queue";
 import { Spool, type SpoolDrainer } from "@yuju-relay/spool";
@@ -62,7 +64,8 @@ export interface RunningIngress {
 export async function startIngress(config: IngressConfig, logger: Logger): Promise<RunningIngress> {
   const connection = createProducerConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER });
   connection.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
-  const queue = createCallbackQueue(connection, config.QUEUE_PREFIX);
+  const partitions = new CallbackPartitions(config.CALLBACK_PARTITIONS);
+  const queue = new PartitionedCallbackQueues(connection, config.QUEUE_PREFIX, partitions);
   queue.on("error", (error) => logger.warn({ err: error.message }, "queue error"));
   let draining = false;
 
@@ -80,7 +83,10 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
   const readinessCheck = { ready: createReadiness(connection, spool, () => draining) };
   const readiness = () => boundedReadiness(readinessCheck);
   const registry = createMetricsRegistry("ingress");
-  registerQueueMetrics(registry, [{ queue, destination: "" }]);
+  registerQueueMetrics(
+    registry,
+    queue.queues.map((q) => ({ queue: q, destination: "" })),
+  );
   const callbacks = new Counter({
     name: "yuju_callbacks_total",
     help: "Callbacks received, by outcome (accepted, spooled, unauthorized, malformed, too_deep, unstorable, unavailable, too_large, unreadable, forbidden, throttled)",
@@ -145,6 +151,17 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
     );
   }
 
+  // The partition count recorded in Redis must be ours (a ConfigError: exit 78). Redis away at
+  // start: checked once it answers, and an ingress of another count then stops storing.
+  if (redisReady) await claimPartitionCount(connection, config.QUEUE_PREFIX, partitions.count);
+  else
+    connection.once("ready", () => {
+      claimPartitionCount(connection, config.QUEUE_PREFIX, partitions.count).catch((error: unknown) => {
+        logger.fatal({ err: (error as Error).message }, "partition count mismatch: stopping");
+        process.exit(78);
+      });
+    });
+
   const server = app.listen(config.PORT, config.HOST);
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
@@ -170,12 +187,13 @@ export async function startIngress(config: IngressConfig, logger: Logger): Promi
   // The send API: its own Koa app and port (never the callback port), on the same fail-fast connection.
   let apiServer: Server | null = null;
   let apiUrl: string | null = null;
-  const sendQueue = config.API_PORT === undefined ? null : createSendQueue(connection, config.QUEUE_PREFIX);
+  const sendQueue =
+    config.API_PORT === undefined ? null : createSendQueue(connection, partitions.sendsPrefix(config.QUEUE_PREFIX));
   if (sendQueue && config.API_PORT !== undefined) {
     sendQueue.on("error", (error) => logger.warn({ err: error.message }, "send queue error"));
     const api = createSendApiApp({
       isValidKey: createApiKeyCheck(config.RELAY_API_KEYS),
-      accept: (request) => acceptSend(connection, sendQueue, config.QUEUE_PREFIX, request),
+      accept: (request) => acceptSend(connection, sendQueue, partitions.sendsPrefix(config.QUEUE_PREFIX), request),
       redis: connection,
       prefix: config.QUEUE_PREFIX,
       logger,

@@ -5,10 +5,11 @@ import {
   createTickBatcher,
   isConnected,
   type CallbackJobData,
+  type PartitionedCallbackQueues,
   type RedisClient,
 } from "@yuju-relay/queue";
 import type { CallbackKind } from "@yuju-relay/protocol";
-import type { JobsOptions, Queue } from "bullmq";
+import type { JobsOptions } from "bullmq";
 import { UnstorableCallbackError, type EnqueueCallback } from "./store-outcome.ts";
 
 // One pipeline per turn of the event loop is the point. The cap hands a full batch to Redis at once,
@@ -43,7 +44,7 @@ function serializationProblem(job: CallbackJobData): string | null {
  * fails alone (UnstorableCallbackError): its batch neighbours are stored one by one instead.
  */
 export function createQueueEnqueuer(
-  queue: Queue<CallbackJobData>,
+  queue: Pick<PartitionedCallbackQueues, "addBulk">,
   connection: RedisClient,
   { timeoutMs }: { timeoutMs: number },
 ): EnqueueCallback {

@@ -5,10 +5,10 @@ import {
   callbackJobOptions,
   isConnected,
   type CallbackJobData,
+  type PartitionedCallbackQueues,
   type RedisClient,
 } from "@yuju-relay/queue";
 import { SpoolDrainer, type Spool } from "@yuju-relay/spool";
-import type { Queue } from "bullmq";
 
 // A drain batch is 100 jobs in one pipeline, normally a few ms. A Redis that hangs gets this long;
 // if the batch lands after all, the retry enqueues it twice and the worker's claims drop the copies.
@@ -16,7 +16,7 @@ const DRAIN_BATCH_TIMEOUT_MS = 5_000;
 
 export interface CallbackDrainerDeps {
   spool: Spool;
-  queue: Queue<CallbackJobData>;
+  queue: Pick<PartitionedCallbackQueues, "addBulk">;
   connection: RedisClient;
   maxPerSecond: number;
   logger: Logger;

@@ -1,7 +1,6 @@
 import type { Logger } from "@yuju-relay/logging";
 import { callbackSubject } from "@yuju-relay/protocol";
 import {
-  CALLBACK_QUEUE,
   callbackBackoff,
   isFinalFailure,
   recordFailedCallback,
@@ -21,11 +20,13 @@ export function startCallbackWorker(deps: {
   queue: Queue<CallbackJobData>;
   common: CommonWorkerOptions;
   keepFailedMs: number;
+  /** The prefix of its partition's keys (the failed-callback index lives there). */
+  keyPrefix: string;
   metrics: WorkerMetrics;
   logger: Logger;
 }): Worker<CallbackJobData, CallbackJobResult> {
-  const { processor, queue, common, keepFailedMs, metrics, logger } = deps;
-  const callbacks = new Worker<CallbackJobData, CallbackJobResult>(CALLBACK_QUEUE, withReadableFailures(processor), {
+  const { processor, queue, common, keepFailedMs, keyPrefix, metrics, logger } = deps;
+  const callbacks = new Worker<CallbackJobData, CallbackJobResult>(queue.name, withReadableFailures(processor), {
     ...common,
     settings: { backoffStrategy: callbackBackoff() },
   });
@@ -33,7 +34,7 @@ export function startCallbackWorker(deps: {
   callbacks.on("failed", (job, error) => {
     if (!job) return;
     metrics.callbackFailed(job, error);
-    recordFailedCallback(common.connection, common.prefix, job, keepFailedMs).catch(() => {});
+    recordFailedCallback(common.connection, keyPrefix, job, keepFailedMs).catch(() => {});
     const final = isFinalFailure(job, error);
     logger[final ? "error" : "warn"](
       {

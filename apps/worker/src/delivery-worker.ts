@@ -1,12 +1,6 @@
 import type { Destination } from "@yuju-relay/config";
 import type { Logger } from "@yuju-relay/logging";
-import {
-  deliveryBackoff,
-  deliveryQueueName,
-  isFinalFailure,
-  type DeliveryJobData,
-  type DeliveryJobResult,
-} from "@yuju-relay/queue";
+import { deliveryBackoff, isFinalFailure, type DeliveryJobData, type DeliveryJobResult } from "@yuju-relay/queue";
 import { Worker, type Job, type Queue } from "bullmq";
 import { NO_RATE_LIMIT, RATE_WINDOW_MS } from "./destination-gates.ts";
 import { eventSubject } from "./event-subject.ts";
@@ -41,7 +35,7 @@ export function startDeliveryWorker(deps: {
   const { destination, processor, queue, inLine, common, metrics, logger } = deps;
   const name = destination.name;
   const worker = new Worker<DeliveryJobData, DeliveryJobResult>(
-    deliveryQueueName(name),
+    queue.name,
     withReadableFailures(inLine ? inLine.inTurn(processor) : processor),
     {
       ...common,

@@ -1,6 +1,7 @@
 import type { Logger } from "@yuju-relay/logging";
 import {
   COMPLETION_METRICS,
+  CallbackPartitions,
   createSendQueue,
   isFinalFailure,
   retentionOptions,
@@ -43,20 +44,22 @@ export async function startSendWorker(
       apiKey: config.PLATFORM_API_KEY,
       timeoutMs: config.SEND_TIMEOUT,
     });
-  const queue = createSendQueue(connection, config.QUEUE_PREFIX);
-  const pacing = new SendPacing(connection, config.QUEUE_PREFIX, SEND_QUEUE, {
+  // Under partition 0's tag when partitioned (one slot on a cluster).
+  const prefix = new CallbackPartitions(config.CALLBACK_PARTITIONS).sendsPrefix(config.QUEUE_PREFIX);
+  const queue = createSendQueue(connection, prefix);
+  const pacing = new SendPacing(connection, prefix, SEND_QUEUE, {
     rateLimit: config.SEND_RATE_LIMIT,
     accountIntervalMs: config.SEND_ACCOUNT_INTERVAL,
     probeIntervalMs: config.SEND_PROBE_INTERVAL,
     callTimeoutMs: config.SEND_TIMEOUT,
   });
-  const metrics = createSendMetrics(registry, connection, config.QUEUE_PREFIX);
+  const metrics = createSendMetrics(registry, connection, prefix);
   const processor = createSendProcessor({
     client: platform,
     pacing,
     queue,
     redis: connection,
-    prefix: config.QUEUE_PREFIX,
+    prefix,
     metrics,
     logger,
     probeIntervalMs: config.SEND_PROBE_INTERVAL,

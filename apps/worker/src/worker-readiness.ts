@@ -8,18 +8,23 @@ import type { Queue, Worker } from "bullmq";
  * on purpose: paused, or rate-limited.)
  */
 export function createWorkerReadiness(deps: {
-  callbacks: Worker;
+  /** Every partition's callbacks worker, and queue. */
+  callbacks: readonly Worker[];
   workers: readonly Worker[];
-  queue: Queue<CallbackJobData>;
+  queues: ReadonlyArray<Queue<CallbackJobData>>;
   connection: RedisClient;
   stallAfterMs: number;
 }) {
-  const { callbacks, workers, queue, connection, stallAfterMs } = deps;
+  const { callbacks, workers, queues, connection, stallAfterMs } = deps;
   let lastActivity = Date.now();
   const alive = () => {
     lastActivity = Date.now();
   };
-  for (const event of ["active", "completed", "failed", "drained"] as const) callbacks.on(event, alive);
+  for (const worker of callbacks) {
+    for (const event of ["active", "completed", "failed", "drained"] as const) worker.on(event, alive);
+  }
+
+  const waiting = async () => (await Promise.all(queues.map((q) => q.getWaitingCount()))).reduce((a, b) => a + b, 0);
 
   return {
     async ready(): Promise<{ ready: true } | { ready: false; reason: string }> {
@@ -32,7 +37,7 @@ export function createWorkerReadiness(deps: {
       if (!redis.ready) return redis;
       const quietFor = Date.now() - lastActivity;
       // Redis just answered; the ops server still bounds this read (boundedReadiness).
-      if (quietFor > stallAfterMs && (await queue.getWaitingCount()) > 0) {
+      if (quietFor > stallAfterMs && (await waiting()) > 0) {
         return {
           ready: false,
           reason: `jobs are waiting but this worker has taken none for ${Math.round(quietFor / 1000)}s`,

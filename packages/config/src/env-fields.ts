@@ -46,8 +46,9 @@ export const redisEnv = {
     .default("redis://127.0.0.1:6379")
     .refine((v) => /^rediss?:\/\//.test(v), "must start with redis:// or rediss://"),
   /**
-   * Prefix of every Redis key. Wrap it in braces (`{yuju}`) on Redis Cluster so that all of a
-   * queue's keys hash to one slot: BullMQ's Lua scripts touch several keys at once.
+   * Prefix of every Redis key. On Redis Cluster with one partition, wrap it in braces (`{yuju}`)
+   * so that all of a queue's keys hash to one slot: BullMQ's Lua scripts touch several keys at
+   * once. With several partitions, each partition's keys carry their own tag instead.
    */
   QUEUE_PREFIX: z
     .string()
@@ -58,16 +59,40 @@ export const redisEnv = {
    * safer), and QUEUE_PREFIX must be hash-tagged.
    */
   REDIS_CLUSTER: envBoolean(false),
+  /**
+   * How many partitions the callbacks, the destinations' queues and every per-conversation key
+   * are spread over (by chat or room). 1 is one Redis's layout; on a Redis Cluster, at least the
+   * number of masters. Stored in Redis: every app must use the same count.
+   */
+  CALLBACK_PARTITIONS: envInt({ default: 1, min: 1, max: 256 }),
 };
 
-/** Cross-field rule for redisEnv: on a Cluster, every queue key must hash to one slot. */
-export function checkRedisCluster(env: { REDIS_CLUSTER: boolean; QUEUE_PREFIX: string }, ctx: z.RefinementCtx): void {
+/**
+ * Cross-field rule for redisEnv: on a Cluster, the keys a script touches together must hash to one
+ * slot. One partition: the prefix's tag does it. Several: each partition's tag does it, and a tag
+ * in the prefix would pull every partition back into one slot.
+ */
+export function checkRedisCluster(
+  env: { REDIS_CLUSTER: boolean; QUEUE_PREFIX: string; CALLBACK_PARTITIONS?: number },
+  ctx: z.RefinementCtx,
+): void {
+  if ((env.CALLBACK_PARTITIONS ?? 1) > 1) {
+    if (/[{}]/.test(env.QUEUE_PREFIX)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["QUEUE_PREFIX"],
+        message:
+          "must not contain { or } when CALLBACK_PARTITIONS is above 1 (each partition has its own hash tag; a tagged prefix would put every partition in one slot): use yuju, not {yuju}",
+      });
+    }
+    return;
+  }
   if (env.REDIS_CLUSTER && !/^\{[^{}]+\}$/.test(env.QUEUE_PREFIX)) {
     ctx.addIssue({
       code: "custom",
       path: ["QUEUE_PREFIX"],
       message:
-        "must be hash-tagged, such as {yuju}, when REDIS_CLUSTER is true (BullMQ's scripts touch several keys at once)",
+        "must be hash-tagged, such as {yuju}, when REDIS_CLUSTER is true and CALLBACK_PARTITIONS is 1 (BullMQ's scripts touch several keys at once)",
     });
   }
 }

@@ -15,6 +15,7 @@ describe("parseEnv", () => {
       REDIS_URL: "redis://127.0.0.1:6379",
       QUEUE_PREFIX: "yuju",
       REDIS_CLUSTER: false,
+      CALLBACK_PARTITIONS: 1,
       PORT: 3000,
       WINDOW: 86_400_000,
     });
@@ -45,5 +46,14 @@ describe("parseEnv", () => {
     expect(() => parseEnv(clustered, { REDIS_CLUSTER: "true" })).toThrow(/QUEUE_PREFIX: must be hash-tagged/);
     expect(parseEnv(clustered, { REDIS_CLUSTER: "true", QUEUE_PREFIX: "{yuju}" }).QUEUE_PREFIX).toBe("{yuju}");
     expect(parseEnv(clustered, { QUEUE_PREFIX: "plain" }).REDIS_CLUSTER).toBe(false);
+  });
+
+  it("with several partitions, wants a plain QUEUE_PREFIX (each partition brings its own tag)", () => {
+    const clustered = shape.superRefine(checkRedisCluster);
+    const six = { REDIS_CLUSTER: "true", CALLBACK_PARTITIONS: "6" };
+    expect(parseEnv(clustered, six).CALLBACK_PARTITIONS).toBe(6);
+    expect(() => parseEnv(clustered, { ...six, QUEUE_PREFIX: "{yuju}" })).toThrow(/QUEUE_PREFIX: must not contain \{/);
+    expect(() => parseEnv(clustered, { CALLBACK_PARTITIONS: "0" })).toThrow(/CALLBACK_PARTITIONS:/);
+    expect(parseEnv(clustered, {}).CALLBACK_PARTITIONS).toBe(1);
   });
 });

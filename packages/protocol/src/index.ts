@@ -20,6 +20,7 @@ export { FriendAcceptedCallbackSchema, type FriendAcceptedCallback } from "./fri
 export { normalizeFriendAccepted } from "./normalize-friend.ts";
 export { parsePlatformTimestamp } from "./timestamps.ts";
 export { toEnvelope, type WebhookEnvelope } from "./envelope.ts";
+export { callbackConversation } from "./callback-conversation.ts";
 export {
   ED25519_SECRET_FORMAT,
   ed25519PrivateKey,

@@ -51,12 +51,14 @@ export class FanOutWatermark {
   constructor(
     redis: RedisClient,
     prefix: string,
-    private readonly options: { refreshMs: number; scanWindow?: number } = { refreshMs: 20 },
+    private readonly options: { refreshMs: number; scanWindow?: number; queueName?: string } = { refreshMs: 20 },
   ) {
     this.redis = defineScripts<WatermarkCommands>(redis, {
       callbacksLowestPending: { numberOfKeys: 4, lua: LOWEST_PENDING },
     });
-    const key = (type: string) => `${prefix}:${CALLBACK_QUEUE}:${type}`;
+    // `prefix` is BullMQ's (QUEUE_PREFIX); `queueName` one partition's callbacks queue: acceptance
+    // order is per partition, and so is a conversation.
+    const key = (type: string) => `${prefix}:${options.queueName ?? CALLBACK_QUEUE}:${type}`;
     this.keys = [key("wait"), key("paused"), key("active"), key("id")];
   }
 

@@ -13,6 +13,10 @@ export { FanOutWatermark } from "./fan-out-watermark.ts";
 export * from "./event-record.ts";
 export * from "./refusal-log.ts";
 export { EventRecorder, type RecordWrite } from "./event-recorder.ts";
+export { CallbackPartitions } from "./callback-partitions.ts";
+export { CLUSTER_SLOTS, partitionTags, targetSlot } from "./partition-tags.ts";
+export { claimPartitionCount, partitionCountKey, PARTITION_MIGRATION } from "./partition-count.ts";
+export { PartitionedCallbackQueues, type CallbackJobToAdd } from "./partitioned-callback-queues.ts";
 export {
   acceptSend,
   IDEMPOTENCY_WINDOW_MS,

@@ -13,7 +13,14 @@ export { uniquePrefix } from "./unique-prefix.ts";
 export { sendCallback, type CallbackAnswer } from "./send-callback.ts";
 export { spawnApp, type AppProcess } from "./app-process.ts";
 export { runCommand, type CommandResult } from "./run-command.ts";
-export { canStartRedisCluster, startRedisCluster, type TestRedisCluster } from "./redis-cluster.ts";
+export {
+  canStartRedisCluster,
+  parseClusterNodes,
+  redisClusterUnavailable,
+  startRedisCluster,
+  type ClusterNode,
+  type TestRedisCluster,
+} from "./redis-cluster.ts";
 export { memberLeftCallback, messageCallback, type MessageShape } from "./callback-bodies.ts";
 export { TEST_SIGNING_SECRET } from "./signing-secret.ts";
 export { startMockPlatform, type MockPlatform, type PlatformCall, type PlatformMode } from "./mock-platform.ts";

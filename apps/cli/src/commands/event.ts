@@ -17,7 +17,13 @@ export function eventCommand(ctx: CommandContext): Command {
     .addHelpText("after", "\nExit codes: 0 found, 1 unknown or past retention, 69 Redis away, 78 bad configuration.")
     .action((id: string, options: { json?: boolean }) =>
       runWithRelay(ctx, async (relay) => {
-        const report = await readEvent(relay, id);
+        // An event lives in its conversation's partition: the first partition that knows it.
+        let report = await readEvent(relay.partitions[0]!, id);
+        for (const partition of relay.partitions.slice(1)) {
+          if (report.found) break;
+          const other = await readEvent(partition, id);
+          if (other.found) report = other;
+        }
         if (!report.found) {
           if (options.json) ctx.io.out(JSON.stringify(report, null, 2));
           ctx.io.err(`relay: ${report.message}`);

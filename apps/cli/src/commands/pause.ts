@@ -12,9 +12,11 @@ export function pauseCommand(ctx: CommandContext): Command {
     .addHelpText("after", "\nDeliveries in flight finish. Exit codes: 0 paused, 1 unknown destination, 69 Redis away.")
     .action((name: string) =>
       runWithRelay(ctx, async (relay) => {
-        const queue = destinationQueue(relay, name);
+        // Its queue in every partition.
+        const queues = relay.partitions.map((partition) => destinationQueue(partition, name));
+        const queue = queues[0]!;
         const was = await queue.isPaused();
-        await queue.pause();
+        await Promise.all(queues.map((q) => q.pause()));
         ctx.io.out(
           was
             ? `${name} was already paused`

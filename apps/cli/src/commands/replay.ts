@@ -56,11 +56,14 @@ export function replayCommand(ctx: CommandContext): Command {
 
 async function replayOne(ctx: CommandContext, relay: RelayQueues, id: string, options: ReplayOptions): Promise<number> {
   if (options.destination) destinationQueue(relay, options.destination); // an unknown name: exit 1, naming the known ones
-  const replay = await replayEvent(relay, id, {
-    destination: options.destination,
-    asNew: options.asNew ?? false,
-    commandLine: ctx.commandLine,
-  });
+  const request = { destination: options.destination, asNew: options.asNew ?? false, commandLine: ctx.commandLine };
+  // An event lives in its conversation's partition: the first partition that replays it.
+  let replay = await replayEvent(relay.partitions[0]!, id, request);
+  for (const partition of relay.partitions.slice(1)) {
+    if (replay.ok) break;
+    const other = await replayEvent(partition, id, request);
+    if (other.ok) replay = other;
+  }
   if (!replay.ok) throw new CliError(`${replay.message} (see relay event ${id})`, EXIT.notFound);
   let errors = 0;
   for (const { target, jobId, outcome } of replay.outcomes) {

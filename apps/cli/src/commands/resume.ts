@@ -12,9 +12,11 @@ export function resumeCommand(ctx: CommandContext): Command {
     .addHelpText("after", "\nExit codes: 0 resumed, 1 unknown destination, 69 Redis away.")
     .action((name: string) =>
       runWithRelay(ctx, async (relay) => {
-        const queue = destinationQueue(relay, name);
-        const [was, waiting] = await Promise.all([queue.isPaused(), queue.getWaitingCount()]);
-        await queue.resume();
+        // Its queue in every partition.
+        const queues = relay.partitions.map((partition) => destinationQueue(partition, name));
+        const was = await queues[0]!.isPaused();
+        const waiting = (await Promise.all(queues.map((q) => q.getWaitingCount()))).reduce((a, b) => a + b, 0);
+        await Promise.all(queues.map((q) => q.resume()));
         ctx.io.out(was ? `resumed ${name}: ${waiting} waiting events go out now` : `${name} was not paused`);
         return EXIT.ok;
       }),

@@ -28,7 +28,7 @@ export function sendCommand(ctx: CommandContext): Command {
       }
       const { chat, text } = options;
       return runWithRelay(ctx, async (relay) => {
-        const result = await acceptSend(relay.redis, relay.sends, relay.prefix, {
+        const result = await acceptSend(relay.redis, relay.sends, relay.sends.opts.prefix ?? relay.prefix, {
           chatId: chat,
           message: { type: "text", text },
           botWxid: options.bot,
@@ -93,8 +93,8 @@ export function sendCommand(ctx: CommandContext): Command {
       .description("after the platform's quota was spent (402) and refilled: send the held messages now")
       .action(() =>
         runWithRelay(ctx, async (relay) => {
-          const since = await sendQuotaHeldSince(relay.redis, relay.prefix);
-          const promoted = await resumeHeldSends(relay.redis, relay.sends, relay.prefix);
+          const since = await sendQuotaHeldSince(relay.redis, relay.sends.opts.prefix ?? relay.prefix);
+          const promoted = await resumeHeldSends(relay.redis, relay.sends, relay.sends.opts.prefix ?? relay.prefix);
           ctx.io.out(
             since
               ? `resumed sends (held since ${since}): ${promoted} waiting sends go out now`

@@ -22,7 +22,8 @@ export function statsCommand(ctx: CommandContext): Command {
       runWithRelay(ctx, async (relay) => {
         const [stats, heldSince] = await Promise.all([
           relayStats(relay),
-          sendQuotaHeldSince(relay.redis, relay.prefix),
+          // The send API is not partitioned: its keys are beside its queue.
+          sendQuotaHeldSince(relay.redis, relay.sends.opts.prefix ?? relay.prefix),
         ]);
         if (options.json) {
           ctx.io.out(JSON.stringify(stats, null, 2));
