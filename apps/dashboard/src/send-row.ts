@@ -24,7 +24,8 @@ export function sendRow(s: SendListItem): SafeHtml {
   const attempts = s.attempts.map(
     (a) =>
       html`<li>
-        #${a.attempt} ${time(a.at)}: ${a.status ?? a.error ?? "no answer"}, ${a.outcome}, ${a.durationMs} ms${a.responseExcerpt ? html` <span class="reason">${a.responseExcerpt}</span>` : ""}
+        #${a.attempt} ${time(a.at)}: ${a.status ?? a.error ?? "no answer"}, ${a.outcome}, ${a.durationMs}
+        ms${a.responseExcerpt ? html` <span class="reason">${a.responseExcerpt}</span>` : ""}
       </li>`,
   );
   return html`<tr class="send" data-send-id="${s.id}">
@@ -34,7 +35,13 @@ export function sendRow(s: SendListItem): SafeHtml {
     <td>${s.excerpt ?? ""}</td>
     <td>
       ${sendBadge(s.status)}
-      ${attempts.length ? html`<ol class="send-attempts">${attempts}</ol>` : html`<span class="muted">no platform call yet</span>`}
+      ${
+        attempts.length
+          ? html`<ol class="send-attempts">
+              ${attempts}
+            </ol>`
+          : html`<span class="muted">no platform call yet</span>`
+      }
     </td>
   </tr>`;
 }
