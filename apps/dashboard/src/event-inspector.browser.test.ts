@@ -5,7 +5,14 @@ import { eventually } from "@yuju-relay/testing";
 import { Redis } from "ioredis";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { CALLBACK_TOKEN, chineseMessage, PASSWORD, startInspectorUnderTest, USER } from "./inspector-under-test.ts";
+import {
+  CALLBACK_TOKEN,
+  chineseMessage,
+  PASSWORD,
+  PLATFORM_KEY,
+  startInspectorUnderTest,
+  USER,
+} from "./inspector-under-test.ts";
 
 // Debian's chromium: Playwright's own browser download is not needed (nor reachable in CI).
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -116,6 +123,25 @@ describe("event inspector in a real browser (real ingress, worker, dashboard, Re
     const rows = page.locator("table.events tbody tr");
     expect(await rows.count()).toBe(1);
     expect(await rows.first().innerText()).toContain("✓ crm: delivered");
+  });
+
+  it("shows a send through the send API on the conversation's page, after the event, sent, with its platform call", async () => {
+    const text = "发票已开好，请查收。";
+    const accepted = await stack.sendMessage({ chatId, text });
+    expect(accepted.status).toBe(202);
+    const row = page.locator(`tr.send[data-send-id="${accepted.body.id}"]`);
+    await eventually(async () => {
+      await page.goto(`${stack.dashboard.url}/conversations/${chatId}`);
+      expect(await row.innerText()).toContain("send: sent");
+    });
+    const shown = await row.innerText();
+    for (const part of [accepted.body.id, "send (text)", text, "from 1688857012345678", "#1", "200", "delivered"])
+      expect(shown).toContain(part);
+    // In time order: the callback's event, then the reply.
+    const rows = page.locator("table.events tbody tr");
+    expect(await rows.count()).toBe(2);
+    expect(await rows.nth(1).getAttribute("data-send-id")).toBe(accepted.body.id);
+    expect(await page.content()).not.toContain(PLATFORM_KEY);
   });
 
   it("replays from the page: under the same webhook-id, then as new under a new one; the log says who and when", async () => {

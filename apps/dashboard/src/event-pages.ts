@@ -2,25 +2,45 @@ import Router from "@koa/router";
 import {
   conversationEvents,
   conversationLines,
+  conversationSends,
   readEvent,
   searchEvents,
   type EventListItem,
   type EventSources,
   type EventView,
+  type SendListItem,
 } from "@yuju-relay/inspector";
 import { REFUSAL_STATUSES, readRefusals } from "@yuju-relay/queue";
 import { FILTER_STATES, filterOfQuery, one } from "./event-filter-query.ts";
 import { html, time, type SafeHtml } from "./html.ts";
 import { PAGE_SCRIPT, PAGE_STYLE } from "./page-assets.ts";
 import { page } from "./page-layout.ts";
+import { sendRow } from "./send-row.ts";
 import { deliveryBadge, stateBadge } from "./state-badge.ts";
 
 const PAGE_SIZE = 50;
 const eventHref = (id: string) => `/events/${encodeURIComponent(id)}`;
 const chatHref = (chatId: string) => `/conversations/${encodeURIComponent(chatId)}`;
 
-function eventRows(events: EventListItem[]): SafeHtml {
-  if (events.length === 0) return html`<p class="muted">No event matches.</p>`;
+function eventRow(e: EventListItem): SafeHtml {
+  return html`<tr>
+    <td>${time(e.receivedAt)}</td>
+    <td>
+      <a href="${eventHref(e.id)}">${e.type}${e.kind ? ` (${e.kind})` : ""}</a><br /><span class="muted"
+        >${e.messageId ?? e.id}</span
+      >
+    </td>
+    <td>
+      ${e.chatId ? html`<a href="${chatHref(e.chatId)}">${e.chatId}</a>` : "–"}<br /><span class="muted"
+        >${[e.contactId, e.roomId].filter(Boolean).join(" · ")}</span
+      >
+    </td>
+    <td>${e.excerpt ?? ""}</td>
+    <td>${e.deliveries.length ? e.deliveries.map(deliveryBadge) : html`<span class="muted">no destination</span>`}</td>
+  </tr>`;
+}
+
+function eventTable(rows: SafeHtml[]): SafeHtml {
   return html`<table class="events">
     <thead>
       <tr>
@@ -32,28 +52,26 @@ function eventRows(events: EventListItem[]): SafeHtml {
       </tr>
     </thead>
     <tbody>
-      ${events.map(
-        (e) =>
-          html`<tr>
-            <td>${time(e.receivedAt)}</td>
-            <td>
-              <a href="${eventHref(e.id)}">${e.type}${e.kind ? ` (${e.kind})` : ""}</a><br /><span class="muted"
-                >${e.messageId ?? e.id}</span
-              >
-            </td>
-            <td>
-              ${e.chatId ? html`<a href="${chatHref(e.chatId)}">${e.chatId}</a>` : "–"}<br /><span class="muted"
-                >${[e.contactId, e.roomId].filter(Boolean).join(" · ")}</span
-              >
-            </td>
-            <td>${e.excerpt ?? ""}</td>
-            <td>
-              ${e.deliveries.length ? e.deliveries.map(deliveryBadge) : html`<span class="muted">no destination</span>`}
-            </td>
-          </tr>`,
-      )}
+      ${rows}
     </tbody>
   </table>`;
+}
+
+function eventRows(events: EventListItem[]): SafeHtml {
+  if (events.length === 0) return html`<p class="muted">No event matches.</p>`;
+  return eventTable(events.map(eventRow));
+}
+
+/** A conversation's events and the relay's sends to it, in one thread by time. */
+function conversationRows(events: EventListItem[], sends: SendListItem[]): SafeHtml {
+  if (events.length === 0 && sends.length === 0) return html`<p class="muted">No event and no send.</p>`;
+  const rows = [
+    ...events.map((e) => ({ at: Date.parse(e.receivedAt), row: eventRow(e) })),
+    ...sends.map((s) => ({ at: Date.parse(s.acceptedAt ?? "") || 0, row: sendRow(s) })),
+  ];
+  // A stable sort: an event and a send of the same millisecond keep events first.
+  rows.sort((a, b) => a.at - b.at);
+  return eventTable(rows.map((r) => r.row));
 }
 
 function searchForm(query: Record<string, unknown>, destinations: string[]): SafeHtml {
@@ -318,15 +336,17 @@ export function inspectorPages(sources: EventSources, options: { readOnly: boole
   router.get("/conversations/:chatId", async (ctx) => {
     ctx.type = "text/html; charset=utf-8";
     const chatId = ctx.params.chatId!;
+    const cursor = one(ctx.query, "cursor");
     const [lines, result] = await Promise.all([
       conversationLines(sources, chatId),
-      conversationEvents(sources, chatId, { limit: 200, cursor: one(ctx.query, "cursor") }).catch(() => null),
+      conversationEvents(sources, chatId, { limit: 200, cursor }).catch(() => null),
     ]);
     if (!result) {
       ctx.status = 400;
       ctx.body = page(`Conversation ${chatId}`, html`<p>cursor: not one this server gave</p>`);
       return;
     }
+    const sends = await conversationSends(sources, chatId, cursor, result);
     const next = result.nextCursor ? `?cursor=${encodeURIComponent(result.nextCursor)}` : null;
     ctx.body = page(
       `Conversation ${chatId}`,
@@ -345,8 +365,8 @@ export function inspectorPages(sources: EventSources, options: { readOnly: boole
               </ul>`
             : html`<p class="muted">No ordered destination has a delivery of this conversation in line.</p>`
         }
-        <h2>Events, oldest first</h2>
-        ${eventRows(result.events)}
+        <h2>Events and sends, oldest first</h2>
+        ${conversationRows(result.events, sends)}
         ${next ? html`<p><a rel="next" href="${chatHref(chatId)}${next}">Later events →</a></p>` : ""}`,
     );
   });

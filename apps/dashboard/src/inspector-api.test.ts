@@ -7,7 +7,14 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { dashboardEnv } from "./config.ts";
 import { startDashboard } from "./dashboard.ts";
-import { chineseMessage, PASSWORD, startInspectorUnderTest, USER } from "./inspector-under-test.ts";
+import {
+  chineseMessage,
+  PASSWORD,
+  PLATFORM_KEY,
+  RELAY_API_KEY,
+  startInspectorUnderTest,
+  USER,
+} from "./inspector-under-test.ts";
 
 const basic = { authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}` };
 const post = (url: string, body: unknown) =>
@@ -43,6 +50,61 @@ describe("inspector API: conversations and bulk replay (real apps, Redis, receiv
       for (const e of page.events)
         expect(e.deliveries).toContainEqual(expect.objectContaining({ destination: "crm", state: "failed" }));
     });
+  });
+
+  it("shows a send through the send API among the conversation's events, sent, with its attempt", async () => {
+    await stack.recorded(ids[2]!, 1);
+    const text = "您好，发票已开好，请查收。";
+    const accepted = await stack.sendMessage({ chatId, text });
+    expect(accepted.status).toBe(202);
+    const sendId = accepted.body.id;
+    await eventually(() => expect(stack.platform.sent().map((c) => c.payload)).toContainEqual({ text }));
+    type Page = {
+      events: Array<{ id: string; receivedAt: string }>;
+      sends: Array<{
+        id: string;
+        status: string;
+        acceptedAt: string;
+        botWxid: string;
+        kind: string;
+        excerpt: string;
+        attempts: Array<{ destination: string; attempt: number; status: number; outcome: string }>;
+      }>;
+    };
+    let raw = "";
+    await eventually(async () => {
+      const res = await fetch(`${stack.dashboard.url}/api/conversations/${chatId}/events`, { headers: basic });
+      raw = await res.text();
+      const page = JSON.parse(raw) as Page;
+      expect(page.events.map((e) => e.id)).toEqual(ids);
+      expect(page.sends).toEqual([
+        expect.objectContaining({
+          id: sendId,
+          status: "sent",
+          kind: "text",
+          excerpt: text,
+          // The account last seen in the chat's callbacks.
+          botWxid: "1688857012345678",
+          attempts: [
+            expect.objectContaining({ destination: "platform", attempt: 1, status: 200, outcome: "delivered" }),
+          ],
+        }),
+      ]);
+      // In time order: accepted after the chat's last event.
+      expect(Date.parse(page.sends[0]!.acceptedAt)).toBeGreaterThanOrEqual(Date.parse(page.events[2]!.receivedAt));
+    });
+    expect(raw).not.toContain(PLATFORM_KEY);
+    expect(raw).not.toContain(RELAY_API_KEY);
+    // The chat's send index: bounded, expiring with the send's record.
+    const indexKey = `${stack.prefix}:send-index:chat:${chatId}`;
+    expect(await redis.zrange(indexKey, 0, -1)).toEqual([sendId]);
+    expect(await redis.pttl(indexKey)).toBeGreaterThan(86_400_000);
+    // The page shows it too, after the events, with its status and attempt, and no key.
+    const html = await (await fetch(`${stack.dashboard.url}/conversations/${chatId}`, { headers: basic })).text();
+    expect(html.indexOf(sendId)).toBeGreaterThan(html.indexOf(ids[2]!));
+    expect(html).toContain("send: sent");
+    expect(html).toContain(text);
+    expect(html).not.toContain(PLATFORM_KEY);
   });
 
   it("counts the failed deliveries matching a filter, then replays them with progress", async () => {

@@ -1,6 +1,7 @@
 import Router from "@koa/router";
 import {
   conversationEvents,
+  conversationSends,
   readEvent,
   replayEvent,
   searchEvents,
@@ -97,10 +98,11 @@ export function inspectorApi(sources: EventSources, bulk: BulkReplays): Router {
 
   router.get("/conversations/:chatId/events", async (ctx) => {
     try {
-      ctx.body = await conversationEvents(sources, ctx.params.chatId!, {
-        limit: limitOfQuery(ctx.query, DEFAULT_LIMIT),
-        cursor: one(ctx.query, "cursor"),
-      });
+      const chatId = ctx.params.chatId!;
+      const cursor = one(ctx.query, "cursor");
+      const page = await conversationEvents(sources, chatId, { limit: limitOfQuery(ctx.query, DEFAULT_LIMIT), cursor });
+      // The sends between this page's events (the relay's own replies), by acceptance time.
+      ctx.body = { ...page, sends: await conversationSends(sources, chatId, cursor, page) };
     } catch (error) {
       if (error instanceof RangeError) return badRequest(ctx, `cursor: ${error.message}`);
       throw error;

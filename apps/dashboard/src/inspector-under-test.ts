@@ -5,7 +5,14 @@ import { loadDestinations, parseEnv } from "@yuju-relay/config";
 import { ingressEnv, startIngress } from "@yuju-relay/ingress";
 import { createLogger } from "@yuju-relay/logging";
 import { readEventRecord, type RedisClient } from "@yuju-relay/queue";
-import { eventually, sendCallback, startReceiver, TEST_SIGNING_SECRET, uniquePrefix } from "@yuju-relay/testing";
+import {
+  eventually,
+  sendCallback,
+  startMockPlatform,
+  startReceiver,
+  TEST_SIGNING_SECRET,
+  uniquePrefix,
+} from "@yuju-relay/testing";
 import { startWorker, workerEnv } from "@yuju-relay/worker";
 import { expect } from "vitest";
 import { dashboardEnv } from "./config.ts";
@@ -19,6 +26,9 @@ import { startDashboard, type RunningDashboard } from "./dashboard.ts";
 export const USER = "admin";
 export const PASSWORD = "correct-horse-battery";
 export const CALLBACK_TOKEN = "tenant-token-0123456789";
+/** The send API's key (RELAY_API_KEYS) and the platform's (PLATFORM_API_KEY), which no page may show. */
+export const RELAY_API_KEY = "relay-api-key-0123456789abcdef";
+export const PLATFORM_KEY = "platform-secret-key-0123456789";
 const silent = createLogger("test", "silent");
 
 /** A text message as the platform sends it, in Chinese, with a contact and a chat. */
@@ -44,6 +54,7 @@ export async function startInspectorUnderTest(redisUrl: string, redis: RedisClie
   const prefix = uniquePrefix("inspect");
   const crm = await startReceiver();
   const archive = await startReceiver();
+  const platform = await startMockPlatform();
   const dir = mkdtempSync(join(tmpdir(), "inspector-"));
   const file = join(dir, "relay.yaml");
   writeFileSync(
@@ -62,12 +73,24 @@ export async function startInspectorUnderTest(redisUrl: string, redis: RedisClie
     ].join("\n"),
   );
   const env = { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, RELAY_CONFIG: file };
-  const config = parseEnv(workerEnv, { ...env, WORKER_CONCURRENCY: "4" });
+  const config = parseEnv(workerEnv, {
+    ...env,
+    WORKER_CONCURRENCY: "4",
+    PLATFORM_API_URL: platform.url,
+    PLATFORM_API_KEY: PLATFORM_KEY,
+  });
   const worker = await startWorker(config, silent, {
     destinations: loadDestinations(config, { env: { DEST_SECRET: TEST_SIGNING_SECRET } }),
   });
   const ingress = await startIngress(
-    parseEnv(ingressEnv, { ...env, PORT: "0", HOST: "127.0.0.1", CALLBACK_TOKEN }),
+    parseEnv(ingressEnv, {
+      ...env,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      CALLBACK_TOKEN,
+      API_PORT: "0",
+      RELAY_API_KEYS: RELAY_API_KEY,
+    }),
     silent,
   );
   const dashboardOf = (extra: Record<string, string> = {}) =>
@@ -89,6 +112,7 @@ export async function startInspectorUnderTest(redisUrl: string, redis: RedisClie
     prefix,
     crm,
     archive,
+    platform,
     dashboard,
     async readOnlyDashboard() {
       const own = await dashboardOf({ DASHBOARD_READ_ONLY: "true" });
@@ -98,6 +122,15 @@ export async function startInspectorUnderTest(redisUrl: string, redis: RedisClie
     /** POSTs a body to /notice; resolves with the ingress's status. */
     async send(body: string) {
       return (await sendCallback(`${ingress.url}/notice`, body)).status;
+    },
+    /** POSTs a send to the ingress's send API (POST /v1/messages); resolves with its answer. */
+    async sendMessage(body: Record<string, unknown>) {
+      const res = await fetch(`${ingress.apiUrl}/v1/messages`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${RELAY_API_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as { id: string; status: string } };
     },
     /** Resolves once the worker's record of the event holds `attempts` attempts to crm. */
     async recorded(eventId: string, attempts: number) {
@@ -114,6 +147,7 @@ export async function startInspectorUnderTest(redisUrl: string, redis: RedisClie
       await worker.close();
       await crm.close();
       await archive.close();
+      await platform.close();
     },
   };
 }

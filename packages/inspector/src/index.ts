@@ -27,3 +27,4 @@ export * from "./job-views.ts";
 export { humanDuration } from "./human-duration.ts";
 export { parseTimeBound } from "./time-bound.ts";
 export { destinationPolicies } from "./destination-policies.ts";
+export { conversationSends, sendItemOf, type SendListItem } from "./conversation-sends.ts";

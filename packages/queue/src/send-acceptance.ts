@@ -3,7 +3,8 @@ import type { Queue } from "bullmq";
 import type { RedisClient } from "./connections.ts";
 import { defineScripts } from "./lua-commands.ts";
 import { sendJobName, sendJobOptions, type OutgoingMessage, type SendJobData } from "./job-catalog.ts";
-import { SEND_RECORD_TTL_MS, sendRecordKey, type SendStatus } from "./send-record.ts";
+import { INDEX_SIZE } from "./event-record.ts";
+import { SEND_RECORD_TTL_MS, sendChatIndexKey, sendRecordKey, type SendStatus } from "./send-record.ts";
 import { chatAccountKey, sendLineKey } from "./send-keys.ts";
 
 /**
@@ -16,11 +17,13 @@ import { chatAccountKey, sendLineKey } from "./send-keys.ts";
  *   order        the send joins its chat's line (`<prefix>:send-line:<chatId>`, scored by a counter
  *                taken here): the acceptance order, which the worker keeps (send-pacing.ts).
  *   record       status `queued`.
+ *   index        the chat's sends (`<prefix>:send-index:chat:<chatId>`, scored by acceptance ms,
+ *                the newest INDEX_SIZE, expiring with the records): the inspector's conversation page.
  */
 const ACCEPT = `
-local idemKey, accountKey, seqKey, lineKey, recordKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local hasIdem, bodyHash, id, bot, request, acceptedAt, idemTtl, recordTtl =
-  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local idemKey, accountKey, seqKey, lineKey, recordKey, indexKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local hasIdem, bodyHash, id, bot, request, acceptedAt, idemTtl, recordTtl, acceptedMs, indexSize =
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10])
 if hasIdem == "1" then
   local existing = redis.call("GET", idemKey)
   if existing then
@@ -39,6 +42,9 @@ redis.call("ZADD", lineKey, seq, id)
 redis.call("PEXPIRE", lineKey, recordTtl)
 redis.call("HSET", recordKey, "status", "queued", "acceptedAt", acceptedAt, "request", request, "botWxid", bot)
 redis.call("PEXPIRE", recordKey, recordTtl)
+redis.call("ZADD", indexKey, acceptedMs, id)
+redis.call("ZREMRANGEBYRANK", indexKey, 0, -(indexSize + 1))
+redis.call("PEXPIRE", indexKey, recordTtl)
 return {"accepted", bot}
 `;
 
@@ -86,17 +92,19 @@ export async function acceptSend(
 ): Promise<SendAcceptance> {
   const accepting = defineScripts<AcceptCommands>(redis, { [ACCEPT_COMMAND]: { lua: ACCEPT } });
   const id = `snd_${randomUUID().replaceAll("-", "")}`;
-  const acceptedAt = new Date().toISOString();
+  const acceptedMs = Date.now();
+  const acceptedAt = new Date(acceptedMs).toISOString();
   const idemKey = request.idempotencyKey ? idempotencyKeyOf(prefix, request.idempotencyKey) : `${prefix}:send-idem:-`;
   // The account is a field of its own: the script may be the one that finds it.
   const recorded = JSON.stringify({ chatId: request.chatId, message: request.message });
   const [outcome, value] = await accepting[ACCEPT_COMMAND](
-    5,
+    6,
     idemKey,
     chatAccountKey(prefix, request.chatId),
     `${prefix}:send-seq`,
     sendLineKey(prefix, request.chatId),
     sendRecordKey(prefix, id),
+    sendChatIndexKey(prefix, request.chatId),
     request.idempotencyKey ? "1" : "0",
     bodyHashOf(request),
     id,
@@ -105,6 +113,8 @@ export async function acceptSend(
     acceptedAt,
     IDEMPOTENCY_WINDOW_MS,
     SEND_RECORD_TTL_MS,
+    acceptedMs,
+    INDEX_SIZE,
   );
   if (outcome === "no_account") return { outcome };
   if (outcome === "conflict") return { outcome, id: value };
@@ -123,7 +133,11 @@ export async function acceptSend(
     await queue.add(sendJobName(data), data, sendJobOptions(id));
   } catch (error) {
     // Undo, so that the chat's line does not wait for a job that does not exist and the key can be used again.
-    const undo = redis.multi().zrem(sendLineKey(prefix, request.chatId), id).del(sendRecordKey(prefix, id));
+    const undo = redis
+      .multi()
+      .zrem(sendLineKey(prefix, request.chatId), id)
+      .zrem(sendChatIndexKey(prefix, request.chatId), id)
+      .del(sendRecordKey(prefix, id));
     if (request.idempotencyKey) undo.del(idemKey);
     await undo.exec().catch(() => {});
     throw error;

@@ -9,6 +9,8 @@ import type { OutgoingMessage } from "./job-catalog.ts";
  *                                       `acceptedAt`, `platformResponse` (the last answer, JSON)
  *   <prefix>:send-attempts:<id>   list  SendAttempt (JSON): the shape of a delivery attempt, with
  *                                       `destination: "platform"`
+ *   <prefix>:send-index:chat:<chatId>  zset  the chat's send ids by acceptance ms (the newest
+ *                                       INDEX_SIZE), written at acceptance: the conversation page
  *
  * Status: queued (accepted, waiting for its turn, its pacing or a retry), sending (a platform call
  * is in flight), sent, failed (for good), held (the platform's quota is spent: 402).
@@ -42,6 +44,7 @@ export const SEND_RECORD_TTL_MS = 7 * 86_400_000;
 
 export const sendRecordKey = (prefix: string, id: string) => `${prefix}:send:${id}`;
 export const sendAttemptsKey = (prefix: string, id: string) => `${prefix}:send-attempts:${id}`;
+export const sendChatIndexKey = (prefix: string, chatId: string) => `${prefix}:send-index:chat:${chatId}`;
 
 export async function readSendRecord(redis: RedisClient, prefix: string, id: string): Promise<SendRecord | null> {
   const [hash, attempts] = await Promise.all([
@@ -59,4 +62,26 @@ export async function readSendRecord(redis: RedisClient, prefix: string, id: str
     attempts: attempts.map((a) => JSON.parse(a) as SendAttempt),
     platformResponse: hash.platformResponse ? (JSON.parse(hash.platformResponse) as unknown) : null,
   };
+}
+
+/**
+ * A chat's sends accepted in [fromMs, toMs], oldest first, at most `limit` (the newest of them):
+ * ids whose record has expired are left out.
+ */
+export async function readChatSends(
+  redis: RedisClient,
+  prefix: string,
+  chatId: string,
+  options: { fromMs?: number; toMs?: number; limit?: number } = {},
+): Promise<SendRecord[]> {
+  const ids = await redis.zrevrangebyscore(
+    sendChatIndexKey(prefix, chatId),
+    options.toMs ?? "+inf",
+    options.fromMs ?? "-inf",
+    "LIMIT",
+    0,
+    options.limit ?? 200,
+  );
+  const records = await Promise.all(ids.map((id) => readSendRecord(redis, prefix, id)));
+  return records.filter((r): r is SendRecord => r !== null).reverse();
 }
