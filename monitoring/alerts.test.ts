@@ -11,6 +11,19 @@ const promtool = !spawnSync("promtool", ["--version"]).error;
 const skip = !promtool && !process.env.CI;
 if (skip) process.stderr.write("promtool not found: skipping the alert rule tests (apt-get install prometheus)\n");
 
+/**
+ * The TypeScript sources under a folder, never entering node_modules: pnpm links workspace packages
+ * into each other's node_modules, and a recursive readdir would follow those links round a cycle.
+ */
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    if (entry.name === "node_modules" || entry.isSymbolicLink()) return [];
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts") ? [path] : [];
+  });
+}
+
 const run = (args: string[]) => execFileSync("promtool", args, { cwd: here, encoding: "utf8", stdio: "pipe" });
 
 describe.skipIf(skip)("monitoring: the Prometheus alert rules and config", () => {
@@ -35,9 +48,7 @@ describe("monitoring: alert rules and the metrics they use", () => {
 
   it("every metric an alert reads is one the apps export", () => {
     const sources = ["apps", "packages"].flatMap((dir) =>
-      readdirSync(join(root, dir), { recursive: true, encoding: "utf8" })
-        .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts") && !f.includes("node_modules"))
-        .map((f) => readFileSync(join(root, dir, f), "utf8")),
+      sourceFiles(join(root, dir)).map((f) => readFileSync(f, "utf8")),
     );
     const metrics = new Set(
       [...rules.matchAll(/\b(yuju_[a-z_]+)/g)].map((m) => m[1]!.replace(/_(count|bucket|sum)$/, "")),
