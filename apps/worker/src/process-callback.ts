@@ -54,10 +54,13 @@ export function createCallbackProcessor(deps: {
       throw new UnrecoverableError(normalized.reason);
     }
     const { event } = normalized;
-    // The chat's hosted account (for sends without botWxid), and `relaySendId` on the relay's own sends.
-    if (event.type === "message.received") await deps.sendEchoes?.observe(event);
     const jobId = job.id ?? "";
-    const claim = claims ? await claims.claim(event.id, jobId) : null;
+    // The claim, and beside it (not after it: each is a batched round trip) the chat's hosted account
+    // for sends without botWxid and `relaySendId` on the relay's own sends.
+    const [claim] = await Promise.all([
+      claims ? claims.claim(event.id, jobId) : null,
+      event.type === "message.received" ? deps.sendEchoes?.observe(event) : undefined,
+    ]);
     if (claim && !claim.claimed) {
       logger.info(
         { jobId, eventId: event.id, ...eventSubject(event), firstJobId: claim.ownerJobId },

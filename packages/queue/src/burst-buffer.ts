@@ -1,6 +1,7 @@
 import type { RedisClient } from "./connections.ts";
 import { defineScripts } from "./lua-commands.ts";
 import { CALLBACK_QUEUE } from "./job-catalog.ts";
+import { lowestPendingLua } from "./fan-out-watermark.ts";
 
 /**
  * The bursts of a destination with `merge` (see ARCHITECTURE.md, "Bursts"): the messages of each
@@ -118,17 +119,8 @@ return count
 const POLL = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local lowest = tonumber(redis.call('GET', KEYS[6]) or '0') + 1
 local window = tonumber(ARGV[4])
-local function scan(ids)
-  for _, id in ipairs(ids) do
-    local n = tonumber(id)
-    if n and n < lowest then lowest = n end
-  end
-end
-scan(redis.call('LRANGE', KEYS[3], -window, -1))
-scan(redis.call('LRANGE', KEYS[4], -window, -1))
-scan(redis.call('LRANGE', KEYS[5], 0, -1))
+${lowestPendingLua(3)}
 local cutoff = now
 local oldest = tonumber(redis.call('HGET', ARGV[3] .. lowest, 'timestamp'))
 if oldest and oldest - 1 < cutoff then cutoff = math.max(oldest - 1, now - tonumber(ARGV[5])) end

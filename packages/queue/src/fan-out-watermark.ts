@@ -11,18 +11,31 @@ import { CALLBACK_QUEUE } from "./job-catalog.ts";
 // job retried after a failure or replayed by hand is pushed back on the left, behind newer ones
 // (the README lists these as what breaks the order). With nothing pending, the next id to come
 // bounds every callback accepted so far.
-const LOWEST_PENDING = `
-local lowest = tonumber(redis.call("GET", KEYS[4]) or "0") + 1
-local window = tonumber(ARGV[1])
+/**
+ * Lua that sets `lowest` to the lowest callback job id that may still be fanning out, from the
+ * callbacks queue's wait, paused and active lists and id counter (`KEYS[first]` … `KEYS[first + 3]`),
+ * reading `window` (a Lua variable the caller sets) of the oldest waiting ones. Shared by the fan-out
+ * barrier and the bursts' close poll, which bound their waits by the same lower bound.
+ */
+export function lowestPendingLua(first: number): string {
+  const [wait, paused, active, id] = [first, first + 1, first + 2, first + 3];
+  return `
+local lowest = tonumber(redis.call("GET", KEYS[${id}]) or "0") + 1
 local function scan(ids)
   for _, id in ipairs(ids) do
     local n = tonumber(id)
     if n and n < lowest then lowest = n end
   end
 end
-scan(redis.call("LRANGE", KEYS[1], -window, -1))
-scan(redis.call("LRANGE", KEYS[2], -window, -1))
-scan(redis.call("LRANGE", KEYS[3], 0, -1))
+scan(redis.call("LRANGE", KEYS[${wait}], -window, -1))
+scan(redis.call("LRANGE", KEYS[${paused}], -window, -1))
+scan(redis.call("LRANGE", KEYS[${active}], 0, -1))
+`;
+}
+
+const LOWEST_PENDING = `
+local window = tonumber(ARGV[1])
+${lowestPendingLua(1)}
 return lowest
 `;
 
